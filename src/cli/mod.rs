@@ -1,0 +1,173 @@
+//! The command line: clap definitions, one file per command. Arguments are
+//! parsed once into [`Global`] settings and per-command args; nothing below
+//! this module looks at argv or the environment for its settings.
+
+mod schema;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::{EXIT_CODES_HELP, Exit};
+use crate::output::{ColorChoice, Format};
+
+/// Stop and start multi-tier EC2 workloads in order, safely, from specs kept in git.
+#[derive(Debug, Parser)]
+#[command(name = "tierctl", version, about, long_about = None, after_help = EXIT_CODES_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, clap::Args)]
+struct GlobalArgs {
+    /// Folder holding the workload files (`<name>.yaml`).
+    #[arg(
+        long,
+        global = true,
+        env = "TIERCTL_SPECS",
+        default_value = "workloads",
+        value_name = "DIR"
+    )]
+    specs: PathBuf,
+    /// Output format [default: text; github for `validate` when GITHUB_ACTIONS=true].
+    #[arg(short, long, global = true, value_enum, value_name = "FORMAT")]
+    output: Option<Format>,
+    /// Region of the DynamoDB tables (defaults to the SDK's region chain).
+    #[arg(
+        long,
+        global = true,
+        env = "TIERCTL_DYNAMODB_REGION",
+        value_name = "REGION"
+    )]
+    dynamodb_region: Option<String>,
+    /// Name of the workload table.
+    #[arg(
+        long,
+        global = true,
+        env = "TIERCTL_WORKLOAD_TABLE",
+        default_value = "WorkloadSpecification",
+        value_name = "TABLE"
+    )]
+    workload_table: String,
+    /// Name of the tier table.
+    #[arg(
+        long,
+        global = true,
+        env = "TIERCTL_TIER_TABLE",
+        default_value = "TierSpecification",
+        value_name = "TABLE"
+    )]
+    tier_table: String,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// Less log output on stderr (-q errors only, -qq nothing).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    quiet: u8,
+    /// Colour in text output; NO_COLOR disables it in `auto`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check workload specs: schema, names, paths, AWS formats. Reports every problem with file:line:column.
+    Validate(validate::Args),
+    /// Write (or check) the JSON Schema generated from the spec types.
+    Schema(schema::Args),
+}
+
+/// Settings every command reads, resolved from the global flags.
+#[derive(Debug, Clone)]
+pub struct Global {
+    /// Where workload files live.
+    pub specs: PathBuf,
+    /// `-o` as given (commands pick their default).
+    pub output: Option<Format>,
+    /// Colour stdout.
+    pub color: bool,
+    /// DynamoDB settings.
+    pub tables: crate::Tables,
+}
+
+/// Parses argv, runs the command and returns its exit code.
+///
+/// Usage errors exit 1, not clap's 2: 2 means "changes present".
+pub fn run() -> anyhow::Result<Exit> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            };
+            let _ = e.print();
+            return Ok(code);
+        }
+    };
+    init_logging(cli.global.verbose, cli.global.quiet);
+    let g = &cli.global;
+    let global = Global {
+        specs: g.specs.clone(),
+        output: g.output,
+        color: crate::output::use_color(g.color),
+        tables: crate::Tables {
+            region: g.dynamodb_region.clone(),
+            workload_table: g.workload_table.clone(),
+            tier_table: g.tier_table.clone(),
+        },
+    };
+    match cli.command {
+        Command::Validate(args) => validate::run(&global, args),
+        Command::Schema(args) => schema::run(&global, args),
+    }
+}
+
+fn init_logging(verbose: u8, quiet: u8) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (verbose, quiet) {
+        (_, q) if q >= 2 => "off",
+        (_, 1) => "error",
+        (0, _) => "warn",
+        (1, _) => "info",
+        (2, _) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{level},aws_config=warn,aws_smithy_runtime=warn,hyper=warn"
+        ))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
+        .with_target(false)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

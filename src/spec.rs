@@ -1,0 +1,250 @@
+//! The workload spec: what a YAML file in `workloads/` says, as Rust types.
+//!
+//! One [`Workload`] per file. The field names are the contract with users
+//! (camelCase in YAML) and map one to one onto the original scheduler's
+//! DynamoDB items (named in each field's doc). The JSON Schema in `schema/`
+//! is generated from these types, so their doc comments are what editors show.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Default seconds to wait after a tier before the next one (`InterTierOrchestrationDelay`).
+pub const DEFAULT_TIER_DELAY_SECONDS: u32 = 5;
+/// Default seconds between resizing an instance and starting it (`ScaleInstanceDelay`).
+pub const DEFAULT_SCALE_DELAY_SECONDS: u32 = 4;
+/// Upper bound for any inter-tier delay: an hour is already a very long pause in a nightly run.
+pub const MAX_TIER_DELAY_SECONDS: u32 = 3600;
+/// Upper bound for the resize-to-start delay.
+pub const MAX_SCALE_DELAY_SECONDS: u32 = 600;
+
+/// A workload: a system of tiers of EC2 instances stopped and started together.
+///
+/// Tiers whose `sequence` is equal form one wave and are acted on together.
+/// Maps onto one `WorkloadSpecification` item and one `TierSpecification`
+/// item per tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "tierctl workload")]
+pub struct Workload {
+    /// Workload name (`SpecName`); must equal the file name without `.yaml`.
+    #[schemars(length(min = 1, max = 128))]
+    pub name: String,
+    /// AWS region where the instances run (`WorkloadRegion`), e.g. `us-west-2`.
+    pub region: String,
+    /// Kill switch (`DisableAllSchedulingActions` = "1"): when true, no run does anything for this workload.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub disabled: bool,
+    /// Which instances belong to the workload and to which tier.
+    pub selector: Selector,
+    /// Where to tell humans about instances that were bypassed, held back or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
+    /// Where SSM writes the output of override checks, for audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm: Option<SsmOutput>,
+    /// Seconds between resizing a tier's instances and starting them (`ScaleInstanceDelay`).
+    #[serde(default = "default_scale_delay")]
+    #[schemars(range(max = 600))]
+    pub scale_instance_delay_seconds: u32,
+    /// The tiers, in any order: `stop.sequence` and `start.sequence` decide the order.
+    #[schemars(length(min = 1))]
+    pub tiers: Vec<Tier>,
+}
+
+/// How instances are found: by tag, optionally within one VPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Selector {
+    /// The tag every instance of the workload carries (`WorkloadFilterTagName` / `WorkloadFilterTagValue`).
+    pub workload_tag: TagFilter,
+    /// The tag key whose value names an instance's tier (`TierFilterTagName`).
+    #[schemars(length(min = 1, max = 128))]
+    pub tier_tag_key: String,
+    /// Limit discovery to this VPC (`VPC_ID`). Recommended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+}
+
+/// An EC2 tag key and value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagFilter {
+    /// Tag key (1-128 characters, not starting with `aws:`).
+    #[schemars(length(min = 1, max = 128))]
+    pub key: String,
+    /// Tag value (up to 256 characters).
+    #[schemars(length(max = 256))]
+    pub value: String,
+}
+
+/// Notifications.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Notify {
+    /// SNS topic name in the workload's region (`SNSTopicName`).
+    pub sns_topic: String,
+}
+
+/// SSM command output location (`SSMS3BucketName` / `SSMS3KeyPrefixName`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SsmOutput {
+    /// S3 bucket for SSM command output; must be in the workload's region.
+    pub output_bucket: String,
+    /// Key prefix inside the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 500))]
+    pub output_key_prefix: Option<String>,
+}
+
+/// One tier: the instances whose tier tag has this value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tier {
+    /// Tier name = the tier tag's value on its instances (`TierTagValue`).
+    #[schemars(length(min = 1, max = 256))]
+    pub name: String,
+    /// How the tier is stopped (`TierStop`). Without it, `stop` leaves the tier alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopAction>,
+    /// How the tier is started (`TierStart`). Without it, `start` leaves the tier alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartAction>,
+    /// Scaling profiles (`TierScaling`): profile name -> instance type applied at start with `--profile`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scaling: BTreeMap<String, String>,
+}
+
+/// Stop settings of a tier (`TierStop`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StopAction {
+    /// Position in the stop order, 0 first (`TierSequence`); equal sequences form one wave.
+    pub sequence: u32,
+    /// Wait until every instance of the tier is stopped before the next wave (`TierSynchronization`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub synchronous: bool,
+    /// Seconds to wait after this tier before the next wave (`InterTierOrchestrationDelay`).
+    #[serde(default = "default_tier_delay")]
+    #[schemars(range(max = 3600))]
+    pub delay_seconds: u32,
+    /// A file inside the guest that, when present, keeps that instance running.
+    #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
+    pub override_file: Option<OverrideFile>,
+}
+
+/// Start settings of a tier (`TierStart`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartAction {
+    /// Position in the start order, 0 first (`TierSequence`); equal sequences form one wave.
+    pub sequence: u32,
+    /// Wait until every instance of the tier is running before the next wave (`TierSynchronization`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub synchronous: bool,
+    /// Seconds to wait after this tier before the next wave (`InterTierOrchestrationDelay`).
+    #[serde(default = "default_tier_delay")]
+    #[schemars(range(max = 3600))]
+    pub delay_seconds: u32,
+}
+
+/// The stop override file (`TierStopOverrideFilename` / `TierStopOverrideOperatingSystem`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OverrideFile {
+    /// Absolute path of the file in the guest, e.g. `/tmp/StopOverride` or `C:\ignore.txt`.
+    #[schemars(length(min = 1, max = 1024))]
+    pub file: String,
+    /// The guest's operating system, which decides how the file is checked.
+    pub os: GuestOs,
+}
+
+/// Guest operating system family.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestOs {
+    /// Checked with `AWS-RunShellScript`.
+    Linux,
+    /// Checked with `AWS-RunPowerShellScript`.
+    Windows,
+}
+
+impl GuestOs {
+    /// The name the original tool stores (`Linux` / `Windows`).
+    pub fn original_name(self) -> &'static str {
+        match self {
+            GuestOs::Linux => "Linux",
+            GuestOs::Windows => "Windows",
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn default_tier_delay() -> u32 {
+    DEFAULT_TIER_DELAY_SECONDS
+}
+
+fn default_scale_delay() -> u32 {
+    DEFAULT_SCALE_DELAY_SECONDS
+}
+
+/// The JSON Schema of a workload file, as committed in `schema/workload.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    // Optional fields are "absent or valid", not "null or valid": without
+    // the null alternative, errors inside an optional block are reported
+    // precisely instead of as "not valid under any of the schemas".
+    let mut schema = serde_json::to_value(schemars::schema_for!(Workload))
+        .expect("a generated schema is always serialisable");
+    drop_null_alternatives(&mut schema);
+    schema
+}
+
+/// Rewrites `anyOf: [X, {type: null}]` to `X` and `type: [T, "null"]` to `T`.
+fn drop_null_alternatives(node: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = node else {
+        if let Value::Array(items) = node {
+            items.iter_mut().for_each(drop_null_alternatives);
+        }
+        return;
+    };
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            map.insert("type".into(), only);
+        }
+    }
+    let is_null = |v: &Value| v.get("type") == Some(&Value::from("null"));
+    if let Some(Value::Array(alts)) = map.get("anyOf")
+        && alts.len() == 2
+        && alts.iter().any(is_null)
+    {
+        let keep = alts
+            .iter()
+            .find(|a| !is_null(a))
+            .cloned()
+            .unwrap_or_default();
+        map.remove("anyOf");
+        if let Value::Object(inner) = keep {
+            for (k, v) in inner {
+                map.entry(k).or_insert(v);
+            }
+        }
+    }
+    map.values_mut().for_each(drop_null_alternatives);
+}
+
+/// The schema as the committed file's text (pretty JSON, trailing newline).
+pub fn json_schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(&json_schema()).expect("schema serialises");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,852 @@
+//! Checking workload specs: the JSON Schema first, then the rules a schema
+//! cannot express (names, paths that reach a shell, AWS formats). Every
+//! problem of every file is collected, each with its file, line and column.
+//!
+//! Rules work on the parsed JSON value rather than the typed [`Workload`], so
+//! a file with a schema error still gets its other rules checked: one run
+//! reports everything.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::LoadError;
+use crate::load::{self, Document, Pos, SpecFile};
+use crate::spec::{self, Workload};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The spec cannot be used.
+    Error,
+    /// Legal but risky.
+    Warning,
+}
+
+/// One finding, pointing at a place in a file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Diagnostic {
+    /// The file, as given or found.
+    pub file: String,
+    /// Line, from 1 (0 when the whole file is concerned).
+    pub line: usize,
+    /// Column, from 1 (0 when the whole file is concerned).
+    pub column: usize,
+    /// Error or warning.
+    pub severity: Severity,
+    /// Field path such as `tiers[0].stop.sequence` (empty for the whole file).
+    pub path: String,
+    /// Plain-language message.
+    pub message: String,
+}
+
+/// The outcome of checking a set of files.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Files examined.
+    pub files: Vec<PathBuf>,
+    /// Workloads that are valid (only complete when there are no errors).
+    pub workloads: Vec<(PathBuf, Workload)>,
+    /// Every finding, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    /// Number of warnings.
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    fn count(&self, s: Severity) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == s).count()
+    }
+}
+
+/// Finds, reads and checks the workload files under `paths`.
+///
+/// A path that cannot be listed is an error diagnostic, like any other problem.
+pub fn check_paths(paths: &[PathBuf]) -> Checked {
+    let mut checked = Checked::default();
+    let mut files = Vec::new();
+    for path in paths {
+        match load::discover(std::slice::from_ref(path)) {
+            Ok(found) => files.extend(found),
+            Err(e) => checked.diagnostics.push(load_diagnostic(&e)),
+        }
+    }
+    let mut parsed = Vec::new();
+    for file in &files {
+        match load::read_spec_file(file) {
+            Ok(spec) => parsed.push(spec),
+            Err(e) => checked.diagnostics.push(load_diagnostic(&e)),
+        }
+    }
+    let rest = check_files(&parsed);
+    checked.files = files;
+    checked.workloads = rest.workloads;
+    checked.diagnostics.extend(rest.diagnostics);
+    checked.diagnostics.sort();
+    checked.diagnostics.dedup();
+    checked
+}
+
+/// Checks parsed files: schema, per-file rules, then rules across files.
+pub fn check_files(files: &[SpecFile]) -> Checked {
+    let mut checked = Checked::default();
+    let mut names: BTreeMap<String, (PathBuf, Pos)> = BTreeMap::new();
+    for file in files {
+        let mut diags = Findings::new(&file.path, &file.doc);
+        schema_rules(&mut diags);
+        semantic_rules(&mut diags);
+        if let Some(name) = file.doc.value.pointer("/name").and_then(Value::as_str) {
+            let pos = file.doc.value_pos("/name");
+            if let Some((other, other_pos)) = names.get(name) {
+                diags.error_at(
+                    "/name",
+                    pos,
+                    format!(
+                        "workload `{name}` is also defined in {}:{}; workload names must be unique",
+                        other.display(),
+                        other_pos.line
+                    ),
+                );
+            } else {
+                names.insert(name.to_string(), (file.path.clone(), pos));
+            }
+        }
+        let has_errors = diags.out.iter().any(|d| d.severity == Severity::Error);
+        checked.diagnostics.extend(diags.out);
+        if !has_errors {
+            match serde_json::from_value::<Workload>(file.doc.value.clone()) {
+                Ok(w) => checked.workloads.push((file.path.clone(), w)),
+                Err(e) => checked.diagnostics.push(Diagnostic {
+                    file: file.path.display().to_string(),
+                    line: 1,
+                    column: 1,
+                    severity: Severity::Error,
+                    path: String::new(),
+                    message: format!("does not match the workload type: {e}"),
+                }),
+            }
+        }
+        checked.files.push(file.path.clone());
+    }
+    checked.diagnostics.sort();
+    checked
+}
+
+/// A load failure as a diagnostic.
+pub fn load_diagnostic(e: &LoadError) -> Diagnostic {
+    let pos = e.pos().unwrap_or_default();
+    Diagnostic {
+        file: e.path().display().to_string(),
+        line: pos.line,
+        column: pos.column,
+        severity: Severity::Error,
+        path: String::new(),
+        message: e.detail(),
+    }
+}
+
+struct Findings<'a> {
+    file: &'a Path,
+    doc: &'a Document,
+    out: Vec<Diagnostic>,
+}
+
+impl<'a> Findings<'a> {
+    fn new(file: &'a Path, doc: &'a Document) -> Self {
+        Findings {
+            file,
+            doc,
+            out: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, severity: Severity, pointer: &str, pos: Pos, message: String) {
+        self.out.push(Diagnostic {
+            file: self.file.display().to_string(),
+            line: pos.line,
+            column: pos.column,
+            severity,
+            path: load::display_path(&self.doc.value, pointer),
+            message,
+        });
+    }
+
+    fn error_at(&mut self, pointer: &str, pos: Pos, message: String) {
+        self.push(Severity::Error, pointer, pos, message);
+    }
+
+    /// An error about the value at `pointer`.
+    fn error(&mut self, pointer: &str, message: String) {
+        let pos = self.doc.value_pos(pointer);
+        self.push(Severity::Error, pointer, pos, message);
+    }
+
+    /// A warning about the key at `pointer`.
+    fn warning(&mut self, pointer: &str, message: String) {
+        let pos = self.doc.key_pos(pointer);
+        self.push(Severity::Warning, pointer, pos, message);
+    }
+
+    fn str_at(&self, pointer: &str) -> Option<&'a str> {
+        self.doc.value.pointer(pointer).and_then(Value::as_str)
+    }
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::validator_for(&spec::json_schema()).expect("the generated schema is valid")
+    })
+}
+
+/// Every property name the schema knows, for "did you mean" hints.
+fn known_fields() -> &'static Vec<String> {
+    static FIELDS: OnceLock<Vec<String>> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        fn walk(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(map) => {
+                    if let Some(Value::Object(props)) = map.get("properties") {
+                        out.extend(props.keys().cloned());
+                    }
+                    map.values().for_each(|c| walk(c, out));
+                }
+                Value::Array(items) => items.iter().for_each(|c| walk(c, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&spec::json_schema(), &mut out);
+        out.sort();
+        out.dedup();
+        out
+    })
+}
+
+fn schema_rules(f: &mut Findings<'_>) {
+    use jsonschema::error::ValidationErrorKind as K;
+    let instance = &f.doc.value;
+    for err in validator().iter_errors(instance) {
+        let pointer = err.instance_path().as_str().to_string();
+        match err.kind() {
+            K::AdditionalProperties { unexpected } => {
+                for key in unexpected {
+                    let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
+                    let pos = f.doc.key_pos(&child);
+                    let hint = closest(key, known_fields())
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    f.error_at(&child, pos, format!("unknown field `{key}`{hint}"));
+                }
+            }
+            K::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                let pos = f.doc.value_pos(&pointer);
+                f.error_at(&pointer, pos, format!("missing required field `{name}`"));
+            }
+            _ => f.error(&pointer, err.to_string()),
+        }
+    }
+}
+
+/// The nearest known name within two edits, if any.
+fn closest<'s>(word: &str, candidates: &'s [String]) -> Option<&'s str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| c.as_str())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn semantic_rules(f: &mut Findings<'_>) {
+    workload_rules(f);
+    let tiers = f
+        .doc
+        .value
+        .pointer("/tiers")
+        .and_then(Value::as_array)
+        .map(Vec::len)
+        .unwrap_or(0);
+    let mut seen: BTreeMap<&str, Pos> = BTreeMap::new();
+    let mut any_override = false;
+    for i in 0..tiers {
+        let t = format!("/tiers/{i}");
+        if let Some(name) = f.str_at(&format!("{t}/name")) {
+            let pos = f.doc.value_pos(&format!("{t}/name"));
+            if let Some(first) = seen.get(name) {
+                f.error_at(
+                    &format!("{t}/name"),
+                    pos,
+                    format!("duplicate tier name `{name}` (first at line {}); tier names must be unique in a workload", first.line),
+                );
+            } else {
+                seen.insert(name, pos);
+            }
+            if name.trim() != name || name.is_empty() {
+                f.error(
+                    &format!("{t}/name"),
+                    "tier name must not be empty or start/end with spaces".into(),
+                );
+            }
+        }
+        let has = |k: &str| f.doc.value.pointer(&format!("{t}/{k}")).is_some();
+        if !has("stop") {
+            f.warning(
+                &t,
+                "tier has no `stop` block: `run stop` leaves it running".into(),
+            );
+        }
+        if !has("start") {
+            f.warning(
+                &t,
+                "tier has no `start` block: `run start` leaves it stopped".into(),
+            );
+        }
+        let over = format!("{t}/stop/override");
+        if f.doc.value.pointer(&over).is_some() {
+            any_override = true;
+        }
+        if let Some(path) = f.str_at(&format!("{over}/file")) {
+            let os = f.str_at(&format!("{over}/os"));
+            if let Some(msg) = override_path_problem(path, os) {
+                f.error(&format!("{over}/file"), msg);
+            }
+        }
+        if let Some(Value::Object(profiles)) = f.doc.value.pointer(&format!("{t}/scaling")) {
+            for (profile, ty) in profiles {
+                let p = format!(
+                    "{t}/scaling/{}",
+                    profile.replace('~', "~0").replace('/', "~1")
+                );
+                if !is_profile_name(profile) {
+                    let pos = f.doc.key_pos(&p);
+                    f.error_at(
+                        &p,
+                        pos,
+                        format!(
+                            "profile name `{profile}` must be 1-64 letters, digits, `_`, `-` or `.`"
+                        ),
+                    );
+                }
+                if let Some(ty) = ty.as_str()
+                    && !is_instance_type(ty)
+                {
+                    f.error(&p, format!("`{ty}` does not look like an EC2 instance type (`family.size`, e.g. `t3.micro`)"));
+                }
+            }
+        }
+    }
+    if tiers > 0 && !any_override {
+        f.warning(
+            "/tiers",
+            "no tier has `stop.override`: instances are stopped without a way for their owners to keep them running".into(),
+        );
+    }
+}
+
+fn workload_rules(f: &mut Findings<'_>) {
+    if let Some(name) = f.str_at("/name") {
+        let stem = f
+            .file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if !is_workload_name(name) {
+            f.error("/name", format!("workload name `{name}` must be 1-128 letters, digits, `_`, `-` or `.`, starting with a letter or digit"));
+        } else if name != stem {
+            f.error("/name", format!("workload name `{name}` must equal the file name `{stem}` (rename the file to `{name}.yaml`)"));
+        }
+    }
+    if let Some(region) = f.str_at("/region")
+        && !is_region(region)
+    {
+        f.error(
+            "/region",
+            format!("`{region}` does not look like an AWS region (e.g. `us-west-2`)"),
+        );
+    }
+    for key_ptr in ["/selector/workloadTag/key", "/selector/tierTagKey"] {
+        if let Some(key) = f.str_at(key_ptr) {
+            if key.to_ascii_lowercase().starts_with("aws:") {
+                f.error(
+                    key_ptr,
+                    format!("tag key `{key}` uses the reserved `aws:` prefix"),
+                );
+            } else if key.trim().is_empty() {
+                f.error(key_ptr, "tag key must not be blank".into());
+            }
+        }
+    }
+    match f.str_at("/selector/vpcId") {
+        Some(vpc) if !is_vpc_id(vpc) => {
+            f.error(
+                "/selector/vpcId",
+                format!("`{vpc}` does not look like a VPC id (`vpc-` and 8 or 17 hex digits)"),
+            );
+        }
+        None if f.doc.value.pointer("/selector").is_some() => {
+            f.warning("/selector", "no `vpcId`: discovery covers every VPC in the region; set it to narrow the blast radius".into());
+        }
+        _ => {}
+    }
+    if let Some(topic) = f.str_at("/notify/snsTopic")
+        && !is_topic_name(topic)
+    {
+        f.error("/notify/snsTopic", format!("`{topic}` is not a valid SNS topic name (1-256 letters, digits, `_`, `-`; optional `.fifo`)"));
+    }
+    if let Some(bucket) = f.str_at("/ssm/outputBucket")
+        && !is_bucket_name(bucket)
+    {
+        f.error("/ssm/outputBucket", format!("`{bucket}` is not a valid S3 bucket name (3-63 lowercase letters, digits, `.`, `-`)"));
+    }
+    if f.doc.value.pointer("/disabled") == Some(&Value::Bool(true)) {
+        f.warning(
+            "/disabled",
+            "the kill switch is on: runs do nothing for this workload".into(),
+        );
+    }
+}
+
+/// Characters allowed in an override path besides ASCII letters and digits.
+///
+/// An allow-list, not a deny-list: the path is placed inside a quoted shell
+/// or PowerShell string, and no character here can end such a string or
+/// start an expansion. `guest` quotes the path as well; both guards stay.
+pub const OVERRIDE_PATH_EXTRA_CHARS: &str = " ._-/\\:+,=@";
+
+/// Why an override path is unusable for `os` (`linux`, `windows` or unknown), if it is.
+pub fn override_path_problem(path: &str, os: Option<&str>) -> Option<String> {
+    if let Some(bad) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || OVERRIDE_PATH_EXTRA_CHARS.contains(*c)))
+    {
+        return Some(format!(
+            "override file `{}` contains {}, which could break out of the command that checks it; use letters, digits, space and {}",
+            path.escape_debug(),
+            describe_char(bad),
+            OVERRIDE_PATH_EXTRA_CHARS
+                .trim_start()
+                .chars()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if path.starts_with('-') {
+        return Some("override file must not start with `-`".into());
+    }
+    match os {
+        Some("linux") if !path.starts_with('/') => Some(format!(
+            "override file `{path}` must be an absolute Linux path (starting with `/`)"
+        )),
+        Some("windows") if !is_absolute_windows(path) => Some(format!(
+            "override file `{path}` must be an absolute Windows path (`C:\\...` or `\\\\server\\share\\...`)"
+        )),
+        _ => None,
+    }
+}
+
+fn describe_char(c: char) -> String {
+    match c {
+        '\n' => "a newline".into(),
+        '\r' => "a carriage return".into(),
+        '\0' => "a NUL byte".into(),
+        '\t' => "a tab".into(),
+        c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+        c => format!("`{c}`"),
+    }
+}
+
+fn is_absolute_windows(p: &str) -> bool {
+    let b = p.as_bytes();
+    (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
+        || (p.starts_with("\\\\") && p.len() > 2)
+}
+
+fn is_workload_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+fn is_profile_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+/// `family.size`, e.g. `t3.micro`, `m7i-flex.large`, `u-6tb1.metal`.
+pub fn is_instance_type(s: &str) -> bool {
+    let Some((family, size)) = s.split_once('.') else {
+        return false;
+    };
+    s.len() <= 32
+        && family
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase())
+        && family
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !size.is_empty()
+        && size
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// `us-west-2`, `us-gov-east-1`, `ap-southeast-5`, `cn-north-1`.
+pub fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok()
+}
+
+fn is_vpc_id(s: &str) -> bool {
+    s.strip_prefix("vpc-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    })
+}
+
+fn is_topic_name(s: &str) -> bool {
+    let base = s.strip_suffix(".fifo").unwrap_or(s);
+    !base.is_empty()
+        && s.len() <= 256
+        && base
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn is_bucket_name(s: &str) -> bool {
+    (3..=63).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
+        && !s.contains("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name: wl
+region: us-west-2
+selector:
+  workloadTag: { key: Environment, value: ENV001 }
+  tierTagKey: Role
+  vpcId: vpc-0123abcd
+tiers:
+  - name: Web
+    stop: { sequence: 0, override: { file: /tmp/StopOverride, os: linux } }
+    start: { sequence: 1 }
+"#;
+
+    fn check(text: &str) -> Checked {
+        check_named("wl.yaml", text)
+    }
+
+    fn check_named(file: &str, text: &str) -> Checked {
+        let doc = load::parse_yaml(text).expect("parses");
+        check_files(&[SpecFile {
+            path: file.into(),
+            doc,
+        }])
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        check(text)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}:{} {}: {}", d.line, d.column, d.path, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn good_spec_is_valid_with_defaults() {
+        let c = check(GOOD);
+        assert_eq!(c.errors(), 0, "{:?}", c.diagnostics);
+        let (_, w) = &c.workloads[0];
+        assert_eq!(w.scale_instance_delay_seconds, 4);
+        assert_eq!(w.tiers[0].stop.as_ref().unwrap().delay_seconds, 5);
+    }
+
+    #[test]
+    fn name_must_match_file_stem() {
+        let c = check_named("other.yaml", GOOD);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.message.contains("must equal the file name `other`"))
+        );
+    }
+
+    #[test]
+    fn workload_names_unique_across_files() {
+        let doc = load::parse_yaml(GOOD).unwrap();
+        let files = [
+            SpecFile {
+                path: "a/wl.yaml".into(),
+                doc: doc.clone(),
+            },
+            SpecFile {
+                path: "b/wl.yaml".into(),
+                doc,
+            },
+        ];
+        let c = check_files(&files);
+        assert!(c.diagnostics.iter().any(|d| d.file == "b/wl.yaml" && d.message.contains("also defined in a/wl.yaml:2")));
+    }
+
+    #[test]
+    fn tier_names_unique() {
+        let text = GOOD.replace(
+            "tiers:\n",
+            "tiers:\n  - name: Web\n    stop: { sequence: 0 }\n    start: { sequence: 0 }\n",
+        );
+        let e = errors(&text);
+        assert!(
+            e.iter()
+                .any(|m| m.contains("duplicate tier name `Web` (first at line 9)")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn negative_sequence_is_an_error_at_its_line() {
+        let e = errors(&GOOD.replace("stop: { sequence: 0,", "stop: { sequence: -1,"));
+        assert!(
+            e.iter().any(|m| m.starts_with("10:")
+                && m.contains("tiers[0].stop.sequence")
+                && m.contains("minimum")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_reported_at_the_key_with_a_hint() {
+        let e = errors(&GOOD.replace("    start:", "    stpo:"));
+        assert!(
+            e.iter()
+                .any(|m| m
+                    .starts_with("11:5 tiers[0].stpo: unknown field `stpo`; did you mean `stop`?")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn override_needs_file_and_os() {
+        let e = errors(&GOOD.replace(
+            "override: { file: /tmp/StopOverride, os: linux }",
+            "override: { file: /tmp/StopOverride }",
+        ));
+        assert!(
+            e.iter().any(|m| m.contains("missing required field `os`")),
+            "{e:?}"
+        );
+        let e = errors(&GOOD.replace(
+            "override: { file: /tmp/StopOverride, os: linux }",
+            "override: { os: linux }",
+        ));
+        assert!(
+            e.iter()
+                .any(|m| m.contains("missing required field `file`")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn override_path_rules() {
+        for bad in [
+            "/tmp/x; rm -rf /",
+            "/tmp/$(id)",
+            "/tmp/`id`",
+            "/tmp/a'b",
+            "/tmp/a\"b",
+            "/tmp/a|b",
+            "/tmp/a&b",
+            "/tmp/a\nb",
+            "/tmp/a\0b",
+            "/tmp/‘x’",
+            "/tmp/a>b",
+            "/tmp/%TEMP%",
+        ] {
+            assert!(
+                override_path_problem(bad, Some("linux")).is_some(),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(
+            override_path_problem("tmp/x", Some("linux"))
+                .unwrap()
+                .contains("absolute Linux")
+        );
+        assert!(
+            override_path_problem("/tmp/x", Some("windows"))
+                .unwrap()
+                .contains("absolute Windows")
+        );
+        assert!(override_path_problem("C:\\ignore.txt", Some("windows")).is_none());
+        assert!(override_path_problem("\\\\srv\\share\\keep", Some("windows")).is_none());
+        assert!(override_path_problem("/tmp/Stop Override-1.txt", Some("linux")).is_none());
+        let e = errors(&GOOD.replace("/tmp/StopOverride", "'/tmp/x; rm -rf /'"));
+        assert!(e.iter().any(|m| m.contains("contains `;`")), "{e:?}");
+    }
+
+    #[test]
+    fn instance_types_regions_and_ids() {
+        for ok in [
+            "t2.nano",
+            "c5.large",
+            "m7i-flex.large",
+            "u-6tb1.metal",
+            "r5.2xlarge",
+        ] {
+            assert!(is_instance_type(ok), "{ok}");
+        }
+        for bad in ["t2", "T2.nano", ".nano", "t2.", "t2 nano"] {
+            assert!(!is_instance_type(bad), "{bad}");
+        }
+        for ok in ["us-west-2", "us-gov-west-1", "ap-southeast-5", "cn-north-1"] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in ["us-west", "uswest2", "US-WEST-2", "us-west-two"] {
+            assert!(!is_region(bad), "{bad}");
+        }
+        let e = errors(
+            &GOOD
+                .replace("us-west-2", "mars-1")
+                .replace("vpc-0123abcd", "vpc-xyz"),
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.contains("does not look like an AWS region")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m.contains("does not look like a VPC id")),
+            "{e:?}"
+        );
+        let e = errors(&GOOD.replace(
+            "start: { sequence: 1 }",
+            "start: { sequence: 1 }\n    scaling: { default: t2nano }",
+        ));
+        assert!(
+            e.iter()
+                .any(|m| m.contains("`t2nano` does not look like an EC2 instance type")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn tag_limits() {
+        let e = errors(&GOOD.replace("key: Environment", "key: 'aws:env'"));
+        assert!(
+            e.iter().any(|m| m.contains("reserved `aws:` prefix")),
+            "{e:?}"
+        );
+        let long = "x".repeat(257);
+        let e = errors(&GOOD.replace("value: ENV001", &format!("value: {long}")));
+        assert!(
+            e.iter().any(|m| m.contains("selector.workloadTag.value")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn delays_are_bounded() {
+        let e = errors(&GOOD.replace(
+            "start: { sequence: 1 }",
+            "start: { sequence: 1, delaySeconds: 3601 }",
+        ));
+        assert!(
+            e.iter()
+                .any(|m| m.contains("tiers[0].start.delaySeconds") && m.contains("maximum")),
+            "{e:?}"
+        );
+        let e = errors(&format!("{GOOD}scaleInstanceDelaySeconds: 601\n"));
+        assert!(
+            e.iter().any(|m| m.contains("scaleInstanceDelaySeconds")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn warnings_for_risky_specs() {
+        let text = GOOD
+            .replace("  vpcId: vpc-0123abcd\n", "")
+            .replace(", override: { file: /tmp/StopOverride, os: linux }", "")
+            .replace("    start: { sequence: 1 }\n", "");
+        let c = check(&text);
+        assert_eq!(c.errors(), 0, "{:?}", c.diagnostics);
+        let w: Vec<_> = c.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(w.iter().any(|m| m.contains("no `vpcId`")), "{w:?}");
+        assert!(
+            w.iter().any(|m| m.contains("no tier has `stop.override`")),
+            "{w:?}"
+        );
+        assert!(w.iter().any(|m| m.contains("no `start` block")), "{w:?}");
+    }
+
+    #[test]
+    fn three_mistakes_three_errors() {
+        let text = GOOD
+            .replace(
+                "    start: { sequence: 1 }",
+                "    start: { sequence: 1 }\n    stpo: {}",
+            )
+            .replace("stop: { sequence: 0,", "stop: { sequence: -1,")
+            .replace("/tmp/StopOverride", "'/tmp/x; rm -rf /'");
+        let e = errors(&text);
+        assert_eq!(e.len(), 3, "{e:?}");
+    }
+
+    #[test]
+    fn wrong_types_are_named() {
+        let e = errors(&GOOD.replace("stop: { sequence: 0,", "stop: { sequence: first,"));
+        assert!(
+            e.iter()
+                .any(|m| m.contains("tiers[0].stop.sequence") && m.contains("integer")),
+            "{e:?}"
+        );
+    }
+}

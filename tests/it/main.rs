@@ -1,0 +1,8 @@
+//! End-to-end tests: the real binary, and (for AWS-facing commands) the real
+//! SDK clients against the project's emulator. One test binary, so the SDK
+//! is linked once.
+
+mod cli;
+mod schema;
+mod support;
+mod validate;

@@ -1,0 +1,35 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `tierctl` command run from `dir`, with a clean, colourless environment.
+pub fn tierctl_in(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_tierctl"));
+    cmd.current_dir(dir)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("TIERCTL_SPECS")
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// A `tierctl` command run from the repository root.
+pub fn tierctl() -> assert_cmd::Command {
+    tierctl_in(&repo_root())
+}
+
+/// Runs the command and returns (exit code, stdout, stderr).
+pub fn run(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().expect("tierctl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
