@@ -41,7 +41,7 @@ test-emulator: venv
 	cd tests/emulator && ../../$(VENV_PY) -m unittest discover -s tests
 
 demo: venv build ## The main job on the embedded example: emulator, example fleet, validate (sync, plan, run as they land)
-	$(VENV_PY) tests/emulator/demo.py --tierctl $(TIERCTL) --specs workloads
+	TIERCTL=$(TIERCTL) TIERCTL_EMULATOR_PYTHON=$(VENV_PY) tests/demo/demo.sh
 
 lint: ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check

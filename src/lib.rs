@@ -13,18 +13,26 @@
 //!   the position of every node.
 //! - [`validate`]: the schema and the semantic rules, producing
 //!   [`validate::Diagnostic`]s with file, line and column. No I/O of its own.
+//! - [`guest`]: the override-file check commands sent to guests over SSM
+//!   (Linux shell, PowerShell), their quoting, and how their output is read.
+//! - [`render`]: deterministic YAML writing, the inverse of [`load`]'s
+//!   parser (used to write workload files).
 //! - [`output`]: output formats, colour decisions, rendering of diagnostics.
 //! - [`exit`]: the exit codes and their meaning.
 //! - [`error`]: typed errors naming the file or AWS call they concern.
 //! - [`cli`]: clap definitions, one file per command; turns arguments into
 //!   settings and calls the library.
 
+pub mod aws;
 pub mod cli;
 pub mod error;
 pub mod exit;
+pub mod guest;
 pub mod load;
 pub mod output;
+pub mod render;
 pub mod spec;
+pub mod store;
 pub mod validate;
 
 /// Where the configuration tables are.

@@ -49,7 +49,8 @@ pub struct Workload {
     #[schemars(range(max = 600))]
     pub scale_instance_delay_seconds: u32,
     /// The tiers, in any order: `stop.sequence` and `start.sequence` decide the order.
-    #[schemars(length(min = 1))]
+    /// At most 99, so that a workload is written in one DynamoDB transaction.
+    #[schemars(length(min = 1, max = 99))]
     pub tiers: Vec<Tier>,
 }
 
@@ -247,4 +248,51 @@ pub fn json_schema_text() -> String {
     let mut text = serde_json::to_string_pretty(&json_schema()).expect("schema serialises");
     text.push('\n');
     text
+}
+
+/// A workload that sets every optional field.
+///
+/// The reference for the attribute names tierctl manages in DynamoDB, and a
+/// handy fixture.
+pub fn example_with_every_field() -> Workload {
+    let tier = |name: &str, seq: u32| Tier {
+        name: name.into(),
+        stop: Some(StopAction {
+            sequence: seq,
+            synchronous: true,
+            delay_seconds: 7,
+            override_file: Some(OverrideFile {
+                file: "/tmp/StopOverride".into(),
+                os: GuestOs::Linux,
+            }),
+        }),
+        start: Some(StartAction {
+            sequence: seq,
+            synchronous: true,
+            delay_seconds: 9,
+        }),
+        scaling: BTreeMap::from([("default".into(), "t3.micro".into())]),
+    };
+    Workload {
+        name: "Everything".into(),
+        region: "us-west-2".into(),
+        disabled: true,
+        selector: Selector {
+            workload_tag: TagFilter {
+                key: "Environment".into(),
+                value: "ENV001".into(),
+            },
+            tier_tag_key: "Role".into(),
+            vpc_id: Some("vpc-0123abcd".into()),
+        },
+        notify: Some(Notify {
+            sns_topic: "topic".into(),
+        }),
+        ssm: Some(SsmOutput {
+            output_bucket: "bucket".into(),
+            output_key_prefix: Some("prefix".into()),
+        }),
+        scale_instance_delay_seconds: 8,
+        tiers: vec![tier("Web", 0), tier("DB", 1)],
+    }
 }

@@ -2,7 +2,9 @@
 //! parsed once into [`Global`] settings and per-command args; nothing below
 //! this module looks at argv or the environment for its settings.
 
+mod import;
 mod schema;
+mod sync;
 mod validate;
 
 use std::path::PathBuf;
@@ -84,6 +86,10 @@ struct GlobalArgs {
 enum Command {
     /// Check workload specs: schema, names, paths, AWS formats. Reports every problem with file:line:column.
     Validate(validate::Args),
+    /// Make the DynamoDB tables say what the YAML says (creating them when missing).
+    Sync(sync::Args),
+    /// Turn the original tool's DynamoDB items into workload YAML files.
+    Import(import::Args),
     /// Write (or check) the JSON Schema generated from the spec types.
     Schema(schema::Args),
 }
@@ -132,7 +138,63 @@ pub fn run() -> anyhow::Result<Exit> {
     match cli.command {
         Command::Validate(args) => validate::run(&global, args),
         Command::Schema(args) => schema::run(&global, args),
+        Command::Sync(args) => sync::run(&global, args),
+        Command::Import(args) => import::run(&global, args),
     }
+}
+
+/// Runs async work on a runtime made for this command.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+        .block_on(f)
+}
+
+/// Validates the specs under `paths` (default: the specs folder).
+///
+/// Invalid specs print their diagnostics on stderr and give `None`: nothing
+/// that reads specs acts on a set with an invalid file in it.
+fn load_valid(
+    global: &Global,
+    paths: &[PathBuf],
+) -> anyhow::Result<Option<Vec<(PathBuf, crate::spec::Workload)>>> {
+    let paths = if paths.is_empty() {
+        vec![global.specs.clone()]
+    } else {
+        paths.to_vec()
+    };
+    let checked = crate::validate::check_paths(&paths);
+    if checked.errors() > 0 {
+        let text = crate::output::render_checked(&checked, crate::output::Format::Text, false);
+        eprint!("{text}");
+        eprintln!("error: invalid workload specs: nothing was done");
+        return Ok(None);
+    }
+    for d in &checked.diagnostics {
+        tracing::debug!(file = %d.file, line = d.line, "{}: {}", d.path, d.message);
+    }
+    Ok(Some(checked.workloads))
+}
+
+/// The DynamoDB client and names for the configuration tables.
+async fn config_tables(
+    global: &Global,
+) -> anyhow::Result<(crate::aws::dynamodb::Dynamo, crate::store::show::Context)> {
+    let config = crate::aws::load_config().await;
+    let region = crate::aws::region_for(&config, global.tables.region.as_deref())?;
+    let db = crate::aws::dynamodb::Dynamo::new(&config, region.clone());
+    let ctx = crate::store::show::Context {
+        names: crate::store::diff::TableNames {
+            workload: global.tables.workload_table.clone(),
+            tier: global.tables.tier_table.clone(),
+        },
+        region: region.to_string(),
+        missing_tables: Vec::new(),
+    };
+    Ok((db, ctx))
 }
 
 fn init_logging(verbose: u8, quiet: u8) {
@@ -147,7 +209,7 @@ fn init_logging(verbose: u8, quiet: u8) {
     };
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
         EnvFilter::new(format!(
-            "{level},aws_config=warn,aws_smithy_runtime=warn,hyper=warn"
+            "{level},aws_config=error,aws_smithy_runtime=warn,hyper=warn"
         ))
     });
     let _ = tracing_subscriber::fmt()

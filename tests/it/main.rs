@@ -3,6 +3,8 @@
 //! is linked once.
 
 mod cli;
+mod emulator;
 mod schema;
 mod support;
+mod sync;
 mod validate;

@@ -33,3 +33,5 @@ pub fn run(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+pub mod emulator;

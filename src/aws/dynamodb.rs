@@ -1,0 +1,263 @@
+//! DynamoDB: the two configuration tables of the original tool.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ScalarAttributeType, TableStatus, TransactWriteItem,
+};
+
+use super::{AwsError, AwsErrorKind};
+use crate::store::item::Item;
+
+/// How a created table is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Billing {
+    /// On-demand (`PAY_PER_REQUEST`).
+    OnDemand,
+    /// Provisioned read and write capacity units.
+    Provisioned {
+        /// Read capacity units.
+        read: i64,
+        /// Write capacity units.
+        write: i64,
+    },
+}
+
+/// A table's key: partition key and optional sort key, all strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyShape {
+    /// Partition (HASH) key.
+    pub partition: String,
+    /// Sort (RANGE) key.
+    pub sort: Option<String>,
+}
+
+impl std::fmt::Display for KeyShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.sort {
+            Some(s) => write!(f, "partition key `{}`, sort key `{s}`", self.partition),
+            None => write!(f, "partition key `{}`", self.partition),
+        }
+    }
+}
+
+/// What DescribeTable found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableInfo {
+    /// No such table.
+    Missing,
+    /// The table, its key and status.
+    Present {
+        /// Its key.
+        key: KeyShape,
+        /// e.g. `ACTIVE`, `CREATING`.
+        status: String,
+    },
+}
+
+/// A DynamoDB client for the configuration tables.
+#[derive(Debug, Clone)]
+pub struct Dynamo {
+    client: Client,
+}
+
+/// One item a transaction could not write because its condition failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Index of the action in the transaction.
+    pub index: usize,
+    /// DynamoDB's reason code (`ConditionalCheckFailed`, `TransactionConflict`...).
+    pub code: String,
+}
+
+impl Dynamo {
+    /// A client in `region`.
+    pub fn new(config: &SdkConfig, region: aws_config::Region) -> Self {
+        let conf = aws_sdk_dynamodb::config::Builder::from(config)
+            .region(region)
+            .build();
+        Dynamo {
+            client: Client::from_conf(conf),
+        }
+    }
+
+    /// Describes a table: its key and status, or that it is missing.
+    pub async fn describe(&self, table: &str) -> Result<TableInfo, AwsError> {
+        match self.client.describe_table().table_name(table).send().await {
+            Ok(out) => {
+                let t = out.table.unwrap_or_else(|| {
+                    aws_sdk_dynamodb::types::TableDescription::builder().build()
+                });
+                let mut key = KeyShape {
+                    partition: String::new(),
+                    sort: None,
+                };
+                for k in t.key_schema() {
+                    match k.key_type() {
+                        KeyType::Hash => key.partition = k.attribute_name().to_string(),
+                        KeyType::Range => key.sort = Some(k.attribute_name().to_string()),
+                        _ => {}
+                    }
+                }
+                let status = t
+                    .table_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default();
+                Ok(TableInfo::Present { key, status })
+            }
+            Err(e) => {
+                let err = AwsError::from_sdk("dynamodb:DescribeTable", e);
+                if err.kind == AwsErrorKind::NotFound {
+                    Ok(TableInfo::Missing)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Creates a table with string keys and waits (bounded) until it is ACTIVE.
+    pub async fn create(
+        &self,
+        table: &str,
+        key: &KeyShape,
+        billing: Billing,
+        wait: Duration,
+    ) -> Result<(), AwsError> {
+        let mut req = self
+            .client
+            .create_table()
+            .table_name(table)
+            .key_schema(key_element(&key.partition, KeyType::Hash))
+            .attribute_definitions(string_attribute(&key.partition));
+        if let Some(sort) = &key.sort {
+            req = req
+                .key_schema(key_element(sort, KeyType::Range))
+                .attribute_definitions(string_attribute(sort));
+        }
+        req = match billing {
+            Billing::OnDemand => req.billing_mode(BillingMode::PayPerRequest),
+            Billing::Provisioned { read, write } => req
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(
+                    ProvisionedThroughput::builder()
+                        .read_capacity_units(read)
+                        .write_capacity_units(write)
+                        .build()
+                        .expect("both units are set"),
+                ),
+        };
+        req.send()
+            .await
+            .map_err(|e| AwsError::from_sdk("dynamodb:CreateTable", e))?;
+        self.wait_active(table, wait).await
+    }
+
+    async fn wait_active(&self, table: &str, wait: Duration) -> Result<(), AwsError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("dynamodb:DescribeTable", e))?;
+            if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() + pause > deadline {
+                return Err(AwsError {
+                    call: "dynamodb:DescribeTable".into(),
+                    kind: AwsErrorKind::Other,
+                    code: None,
+                    message: format!("table {table} was created but is not ACTIVE after {wait:?}"),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Reads every item of a table (paginated, strongly consistent).
+    pub async fn scan(&self, table: &str) -> Result<Vec<Item>, AwsError> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("dynamodb:Scan", e))?;
+            items.extend(page.items.unwrap_or_default());
+        }
+        Ok(items)
+    }
+
+    /// Writes items all-or-nothing (at most 100 actions).
+    ///
+    /// `Ok(Err(rejected))` when conditions failed: nothing was written.
+    pub async fn transact(
+        &self,
+        actions: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<Rejected>>, AwsError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+                    e.as_service_error()
+                {
+                    let rejected: Vec<Rejected> = c
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(index, r)| {
+                            let code = r.code().unwrap_or("None");
+                            (code != "None").then(|| Rejected {
+                                index,
+                                code: code.to_string(),
+                            })
+                        })
+                        .collect();
+                    let only_conditions = !rejected.is_empty()
+                        && rejected.iter().all(|r| {
+                            r.code == "ConditionalCheckFailed" || r.code == "TransactionConflict"
+                        });
+                    if only_conditions {
+                        return Ok(Err(rejected));
+                    }
+                }
+                Err(AwsError::from_sdk("dynamodb:TransactWriteItems", e))
+            }
+        }
+    }
+}
+
+fn key_element(name: &str, kind: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .expect("name and type are set")
+}
+
+fn string_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("name and type are set")
+}

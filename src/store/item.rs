@@ -1,0 +1,1413 @@
+//! The original tool's DynamoDB item format, both ways: a [`Workload`] as one
+//! `WorkloadSpecification` item plus one `TierSpecification` item per tier,
+//! and back. Pure data conversion, no AWS calls.
+//!
+//! Every value the original reads is a DynamoDB string (`S`), so that is what
+//! [`to_items`] writes. [`from_items`] reads items written by hand or by the
+//! original tool: lenient where the original was (numbers as `S` or `N`,
+//! `True`/`False` in any case), strict where a misread value would make a run
+//! do the wrong thing (sequences, delays, override pairs), and it reports
+//! attributes it does not know instead of dropping them silently.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+
+use crate::spec::{
+    DEFAULT_SCALE_DELAY_SECONDS, DEFAULT_TIER_DELAY_SECONDS, GuestOs, Notify, OverrideFile,
+    Selector, SsmOutput, StartAction, StopAction, TagFilter, Tier, Workload,
+};
+
+/// One DynamoDB item, as the SDK represents it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Ownership marker attribute tierctl writes on every item it manages.
+pub const OWNER_ATTR: &str = "ManagedBy";
+/// Value of [`OWNER_ATTR`] on items tierctl manages.
+pub const OWNER_VALUE: &str = "tierctl";
+
+/// Logical name of the workload table, used in messages.
+pub const WORKLOAD_TABLE: &str = "WorkloadSpecification";
+/// Logical name of the tier table, used in messages.
+pub const TIER_TABLE: &str = "TierSpecification";
+
+/// Attribute names of the original item format.
+pub mod attr {
+    /// Workload name; partition key of both tables.
+    pub const SPEC_NAME: &str = "SpecName";
+    /// Region where the workload's instances run.
+    pub const WORKLOAD_REGION: &str = "WorkloadRegion";
+    /// Tag key every instance of the workload carries.
+    pub const WORKLOAD_FILTER_TAG_NAME: &str = "WorkloadFilterTagName";
+    /// Tag value every instance of the workload carries.
+    pub const WORKLOAD_FILTER_TAG_VALUE: &str = "WorkloadFilterTagValue";
+    /// Tag key whose value names the tier.
+    pub const TIER_FILTER_TAG_NAME: &str = "TierFilterTagName";
+    /// Optional VPC limiting discovery.
+    pub const VPC_ID: &str = "VPC_ID";
+    /// Optional SNS topic for warnings.
+    pub const SNS_TOPIC_NAME: &str = "SNSTopicName";
+    /// Optional S3 bucket for SSM command output.
+    pub const SSM_S3_BUCKET_NAME: &str = "SSMS3BucketName";
+    /// Optional key prefix for SSM command output.
+    pub const SSM_S3_KEY_PREFIX_NAME: &str = "SSMS3KeyPrefixName";
+    /// Kill switch: `"1"` disables every action.
+    pub const DISABLE_ALL_SCHEDULING_ACTIONS: &str = "DisableAllSchedulingActions";
+    /// Seconds between a resize and the start.
+    pub const SCALE_INSTANCE_DELAY: &str = "ScaleInstanceDelay";
+    /// Tier name; sort key of the tier table.
+    pub const TIER_TAG_VALUE: &str = "TierTagValue";
+    /// Map with the tier's stop settings.
+    pub const TIER_STOP: &str = "TierStop";
+    /// Map with the tier's start settings.
+    pub const TIER_START: &str = "TierStart";
+    /// Map of scaling profile name to instance type.
+    pub const TIER_SCALING: &str = "TierScaling";
+    /// Position in the stop/start order (inside `TierStop` / `TierStart`).
+    pub const TIER_SEQUENCE: &str = "TierSequence";
+    /// `"True"` to wait for the tier before the next (inside `TierStop` / `TierStart`).
+    pub const TIER_SYNCHRONIZATION: &str = "TierSynchronization";
+    /// Seconds to wait after the tier (inside `TierStop` / `TierStart`).
+    pub const INTER_TIER_ORCHESTRATION_DELAY: &str = "InterTierOrchestrationDelay";
+    /// Override file path (inside `TierStop`).
+    pub const TIER_STOP_OVERRIDE_FILENAME: &str = "TierStopOverrideFilename";
+    /// Override file guest OS (inside `TierStop`).
+    pub const TIER_STOP_OVERRIDE_OPERATING_SYSTEM: &str = "TierStopOverrideOperatingSystem";
+}
+
+use attr::*;
+
+/// Top-level attributes of a workload item that [`from_items`] understands.
+const WORKLOAD_KNOWN: &[&str] = &[
+    SPEC_NAME,
+    WORKLOAD_REGION,
+    WORKLOAD_FILTER_TAG_NAME,
+    WORKLOAD_FILTER_TAG_VALUE,
+    TIER_FILTER_TAG_NAME,
+    VPC_ID,
+    SNS_TOPIC_NAME,
+    SSM_S3_BUCKET_NAME,
+    SSM_S3_KEY_PREFIX_NAME,
+    DISABLE_ALL_SCHEDULING_ACTIONS,
+    SCALE_INSTANCE_DELAY,
+    OWNER_ATTR,
+];
+/// Top-level attributes of a tier item that [`from_items`] understands.
+const TIER_KNOWN: &[&str] = &[
+    SPEC_NAME,
+    TIER_TAG_VALUE,
+    TIER_STOP,
+    TIER_START,
+    TIER_SCALING,
+    OWNER_ATTR,
+];
+/// Attributes inside `TierStart`.
+const START_KNOWN: &[&str] = &[
+    TIER_SEQUENCE,
+    TIER_SYNCHRONIZATION,
+    INTER_TIER_ORCHESTRATION_DELAY,
+];
+/// Attributes inside `TierStop`.
+const STOP_KNOWN: &[&str] = &[
+    TIER_SEQUENCE,
+    TIER_SYNCHRONIZATION,
+    INTER_TIER_ORCHESTRATION_DELAY,
+    TIER_STOP_OVERRIDE_FILENAME,
+    TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
+];
+
+/// A workload as DynamoDB items.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadItems {
+    /// The `WorkloadSpecification` item.
+    pub workload: Item,
+    /// The `TierSpecification` items, keyed by `TierTagValue`.
+    pub tiers: BTreeMap<String, Item>,
+}
+
+/// A workload read back from items, with what the items held that tierctl does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The workload, tiers sorted by name.
+    pub workload: Workload,
+    /// Attributes that were not understood (usually typos), sorted; they did not fail the import.
+    pub unknown: Vec<UnknownAttribute>,
+}
+
+/// An attribute [`from_items`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnknownAttribute {
+    /// The item: `WorkloadSpecification NAME` or `TierSpecification NAME/TIER`.
+    pub item: String,
+    /// The attribute's path in the item, e.g. `TierStop.Foo`.
+    pub attribute: String,
+}
+
+impl fmt::Display for UnknownAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: unknown attribute `{}`", self.item, self.attribute)
+    }
+}
+
+/// Why items could not be read as a workload. Each names the table, the item's key and the attribute.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemError {
+    /// A required attribute is absent.
+    #[error("{table} item `{key}`: attribute `{attribute}` is missing; expected {expected}")]
+    Missing {
+        /// Table name.
+        table: &'static str,
+        /// Item key (`NAME` or `NAME/TIER`).
+        key: String,
+        /// Attribute path.
+        attribute: String,
+        /// What should be there.
+        expected: &'static str,
+    },
+    /// An attribute has the wrong DynamoDB type.
+    #[error(
+        "{table} item `{key}`: attribute `{attribute}` is of DynamoDB type {found}; expected {expected}"
+    )]
+    WrongType {
+        /// Table name.
+        table: &'static str,
+        /// Item key.
+        key: String,
+        /// Attribute path.
+        attribute: String,
+        /// DynamoDB type found (`S`, `N`, `M`, ...).
+        found: &'static str,
+        /// What should be there.
+        expected: &'static str,
+    },
+    /// An attribute's value is not acceptable.
+    #[error("{table} item `{key}`: attribute `{attribute}` is {value:?}; expected {expected}")]
+    Invalid {
+        /// Table name.
+        table: &'static str,
+        /// Item key.
+        key: String,
+        /// Attribute path.
+        attribute: String,
+        /// The value found.
+        value: String,
+        /// What should be there.
+        expected: &'static str,
+    },
+    /// One of two attributes that only work together is set without the other.
+    #[error(
+        "{table} item `{key}`: attribute `{attribute}` is set but `{missing}` is not; expected both or neither"
+    )]
+    Unpaired {
+        /// Table name.
+        table: &'static str,
+        /// Item key.
+        key: String,
+        /// The attribute that is set.
+        attribute: String,
+        /// The attribute that is missing.
+        missing: String,
+    },
+    /// A tier item belongs to another workload.
+    #[error(
+        "TierSpecification item `{found}/{tier}`: attribute `SpecName` is `{found}`; expected `{expected}` (the workload being imported)"
+    )]
+    ForeignTier {
+        /// The tier's `TierTagValue`.
+        tier: String,
+        /// The tier item's `SpecName`.
+        found: String,
+        /// The workload's `SpecName`.
+        expected: String,
+    },
+    /// Two tier items have the same `TierTagValue`.
+    #[error(
+        "TierSpecification item `{key}`: attribute `TierTagValue` appears on two items; expected one item per tier"
+    )]
+    DuplicateTier {
+        /// Item key.
+        key: String,
+    },
+}
+
+// ---------------------------------------------------------------- writing
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// The items the original tool reads for `w`, each marked as managed by tierctl.
+pub fn to_items(w: &Workload) -> WorkloadItems {
+    let mut item = Item::new();
+    item.insert(SPEC_NAME.into(), s(&w.name));
+    item.insert(WORKLOAD_REGION.into(), s(&w.region));
+    item.insert(
+        WORKLOAD_FILTER_TAG_NAME.into(),
+        s(&w.selector.workload_tag.key),
+    );
+    item.insert(
+        WORKLOAD_FILTER_TAG_VALUE.into(),
+        s(&w.selector.workload_tag.value),
+    );
+    item.insert(TIER_FILTER_TAG_NAME.into(), s(&w.selector.tier_tag_key));
+    if let Some(vpc) = &w.selector.vpc_id {
+        item.insert(VPC_ID.into(), s(vpc));
+    }
+    if let Some(notify) = &w.notify {
+        item.insert(SNS_TOPIC_NAME.into(), s(&notify.sns_topic));
+    }
+    if let Some(ssm) = &w.ssm {
+        item.insert(SSM_S3_BUCKET_NAME.into(), s(&ssm.output_bucket));
+        if let Some(prefix) = &ssm.output_key_prefix {
+            item.insert(SSM_S3_KEY_PREFIX_NAME.into(), s(prefix));
+        }
+    }
+    // Always written, so a table read by the original shows the switch's state explicitly.
+    item.insert(
+        DISABLE_ALL_SCHEDULING_ACTIONS.into(),
+        s(if w.disabled { "1" } else { "0" }),
+    );
+    if w.scale_instance_delay_seconds != DEFAULT_SCALE_DELAY_SECONDS {
+        item.insert(
+            SCALE_INSTANCE_DELAY.into(),
+            s(w.scale_instance_delay_seconds.to_string()),
+        );
+    }
+    item.insert(OWNER_ATTR.into(), s(OWNER_VALUE));
+
+    let tiers = w
+        .tiers
+        .iter()
+        .map(|t| (t.name.clone(), tier_item(&w.name, t)))
+        .collect();
+    WorkloadItems {
+        workload: item,
+        tiers,
+    }
+}
+
+fn tier_item(spec_name: &str, t: &Tier) -> Item {
+    let mut item = Item::new();
+    item.insert(SPEC_NAME.into(), s(spec_name));
+    item.insert(TIER_TAG_VALUE.into(), s(&t.name));
+    if let Some(stop) = &t.stop {
+        let mut m = action_map(stop.sequence, stop.synchronous, stop.delay_seconds);
+        if let Some(o) = &stop.override_file {
+            m.insert(TIER_STOP_OVERRIDE_FILENAME.into(), s(&o.file));
+            m.insert(
+                TIER_STOP_OVERRIDE_OPERATING_SYSTEM.into(),
+                s(o.os.original_name()),
+            );
+        }
+        item.insert(TIER_STOP.into(), AttributeValue::M(m));
+    }
+    if let Some(start) = &t.start {
+        let m = action_map(start.sequence, start.synchronous, start.delay_seconds);
+        item.insert(TIER_START.into(), AttributeValue::M(m));
+    }
+    if !t.scaling.is_empty() {
+        let m = t
+            .scaling
+            .iter()
+            .map(|(profile, ty)| (profile.clone(), s(ty)))
+            .collect();
+        item.insert(TIER_SCALING.into(), AttributeValue::M(m));
+    }
+    item.insert(OWNER_ATTR.into(), s(OWNER_VALUE));
+    item
+}
+
+fn action_map(sequence: u32, synchronous: bool, delay: u32) -> HashMap<String, AttributeValue> {
+    let mut m = HashMap::new();
+    m.insert(TIER_SEQUENCE.into(), s(sequence.to_string()));
+    // The README's examples always spell the flag out; so do we.
+    m.insert(
+        TIER_SYNCHRONIZATION.into(),
+        s(if synchronous { "True" } else { "False" }),
+    );
+    if delay != DEFAULT_TIER_DELAY_SECONDS {
+        m.insert(INTER_TIER_ORCHESTRATION_DELAY.into(), s(delay.to_string()));
+    }
+    m
+}
+
+// ---------------------------------------------------------------- reading
+
+/// Reads attributes of one map (an item or a nested `TierStop`/`TierStart`), naming errors precisely.
+struct Reader<'a> {
+    table: &'static str,
+    key: String,
+    map: &'a HashMap<String, AttributeValue>,
+    /// Path of `map` inside the item, e.g. `TierStop.`; empty at top level.
+    prefix: &'static str,
+}
+
+const EXPECT_STRING: &str = "a string (S)";
+const EXPECT_COUNT: &str = "a non-negative whole number, as a string (S) or number (N)";
+
+impl<'a> Reader<'a> {
+    fn path(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    fn wrong_type(&self, name: &str, found: &AttributeValue, expected: &'static str) -> ItemError {
+        ItemError::WrongType {
+            table: self.table,
+            key: self.key.clone(),
+            attribute: self.path(name),
+            found: type_name(found),
+            expected,
+        }
+    }
+
+    fn missing(&self, name: &str, expected: &'static str) -> ItemError {
+        ItemError::Missing {
+            table: self.table,
+            key: self.key.clone(),
+            attribute: self.path(name),
+            expected,
+        }
+    }
+
+    fn invalid(&self, name: &str, value: &str, expected: &'static str) -> ItemError {
+        ItemError::Invalid {
+            table: self.table,
+            key: self.key.clone(),
+            attribute: self.path(name),
+            value: value.to_string(),
+            expected,
+        }
+    }
+
+    fn string(&self, name: &str) -> Result<Option<&'a str>, ItemError> {
+        match self.map.get(name) {
+            None => Ok(None),
+            Some(AttributeValue::S(v)) => Ok(Some(v.as_str())),
+            Some(other) => Err(self.wrong_type(name, other, EXPECT_STRING)),
+        }
+    }
+
+    fn required_string(&self, name: &str) -> Result<&'a str, ItemError> {
+        self.string(name)?
+            .ok_or_else(|| self.missing(name, EXPECT_STRING))
+    }
+
+    /// A non-negative integer stored as `S` or `N` (the original ran `int()` on either).
+    fn count(&self, name: &str) -> Result<Option<u32>, ItemError> {
+        let text = match self.map.get(name) {
+            None => return Ok(None),
+            Some(AttributeValue::S(v) | AttributeValue::N(v)) => v,
+            Some(other) => return Err(self.wrong_type(name, other, EXPECT_COUNT)),
+        };
+        // `int()` ignores surrounding whitespace; a sign, fraction or overflow is refused.
+        let trimmed = text.trim();
+        if trimmed.is_empty() || !trimmed.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.invalid(name, text, EXPECT_COUNT));
+        }
+        trimmed
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| self.invalid(name, text, EXPECT_COUNT))
+    }
+
+    fn map(&self, name: &str) -> Result<Option<&'a HashMap<String, AttributeValue>>, ItemError> {
+        match self.map.get(name) {
+            None => Ok(None),
+            Some(AttributeValue::M(m)) => Ok(Some(m)),
+            Some(other) => Err(self.wrong_type(name, other, "a map (M)")),
+        }
+    }
+
+    /// Records every attribute of this map that is not in `known`.
+    fn unknown(&self, item: &str, known: &[&str], out: &mut Vec<UnknownAttribute>) {
+        for name in self.map.keys() {
+            if !known.contains(&name.as_str()) {
+                out.push(UnknownAttribute {
+                    item: item.to_string(),
+                    attribute: self.path(name),
+                });
+            }
+        }
+    }
+}
+
+fn type_name(v: &AttributeValue) -> &'static str {
+    match v {
+        AttributeValue::S(_) => "S",
+        AttributeValue::N(_) => "N",
+        AttributeValue::B(_) => "B",
+        AttributeValue::Bool(_) => "BOOL",
+        AttributeValue::Null(_) => "NULL",
+        AttributeValue::M(_) => "M",
+        AttributeValue::L(_) => "L",
+        AttributeValue::Ss(_) => "SS",
+        AttributeValue::Ns(_) => "NS",
+        AttributeValue::Bs(_) => "BS",
+        _ => "unknown",
+    }
+}
+
+/// Reads a workload back from its `WorkloadSpecification` item and its `TierSpecification` items.
+pub fn from_items(workload: &Item, tiers: &[Item]) -> Result<Imported, ItemError> {
+    let mut unknown = Vec::new();
+    let mut r = Reader {
+        table: WORKLOAD_TABLE,
+        key: "(no SpecName)".into(),
+        map: workload,
+        prefix: "",
+    };
+    let name = r.required_string(SPEC_NAME)?;
+    r.key = name.to_string();
+    let region = r.required_string(WORKLOAD_REGION)?;
+    let tag_key = r.required_string(WORKLOAD_FILTER_TAG_NAME)?;
+    let tag_value = r.required_string(WORKLOAD_FILTER_TAG_VALUE)?;
+    let tier_tag_key = r.required_string(TIER_FILTER_TAG_NAME)?;
+    let vpc_id = r.string(VPC_ID)?;
+    let notify = r.string(SNS_TOPIC_NAME)?.map(|topic| Notify {
+        sns_topic: topic.to_string(),
+    });
+    let bucket = r.string(SSM_S3_BUCKET_NAME)?;
+    let prefix = r.string(SSM_S3_KEY_PREFIX_NAME)?;
+    let ssm = match (bucket, prefix) {
+        (Some(bucket), prefix) => Some(SsmOutput {
+            output_bucket: bucket.to_string(),
+            output_key_prefix: prefix.map(str::to_string),
+        }),
+        (None, Some(_)) => {
+            return Err(ItemError::Unpaired {
+                table: WORKLOAD_TABLE,
+                key: r.key.clone(),
+                attribute: SSM_S3_KEY_PREFIX_NAME.into(),
+                missing: SSM_S3_BUCKET_NAME.into(),
+            });
+        }
+        (None, None) => None,
+    };
+    // The original's rule: exactly "1" disables, anything else (even a typo) does not.
+    // A number 1 is read as "1" too: erring towards "do nothing" is the safe side.
+    let disabled = matches!(
+        workload.get(DISABLE_ALL_SCHEDULING_ACTIONS),
+        Some(AttributeValue::S(v) | AttributeValue::N(v)) if v == "1"
+    );
+    let scale_instance_delay_seconds = r
+        .count(SCALE_INSTANCE_DELAY)?
+        .unwrap_or(DEFAULT_SCALE_DELAY_SECONDS);
+    let item_name = format!("{WORKLOAD_TABLE} {name}");
+    r.unknown(&item_name, WORKLOAD_KNOWN, &mut unknown);
+
+    let mut read = Vec::with_capacity(tiers.len());
+    for (index, item) in tiers.iter().enumerate() {
+        read.push(tier_from_item(name, index, item, &mut unknown)?);
+    }
+    read.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(pair) = read.windows(2).find(|p| p[0].name == p[1].name) {
+        return Err(ItemError::DuplicateTier {
+            key: format!("{name}/{}", pair[0].name),
+        });
+    }
+    unknown.sort();
+
+    Ok(Imported {
+        workload: Workload {
+            name: name.to_string(),
+            region: region.to_string(),
+            disabled,
+            selector: Selector {
+                workload_tag: TagFilter {
+                    key: tag_key.to_string(),
+                    value: tag_value.to_string(),
+                },
+                tier_tag_key: tier_tag_key.to_string(),
+                vpc_id: vpc_id.map(str::to_string),
+            },
+            notify,
+            ssm,
+            scale_instance_delay_seconds,
+            tiers: read,
+        },
+        unknown,
+    })
+}
+
+fn tier_from_item(
+    spec_name: &str,
+    index: usize,
+    item: &Item,
+    unknown: &mut Vec<UnknownAttribute>,
+) -> Result<Tier, ItemError> {
+    let mut r = Reader {
+        table: TIER_TABLE,
+        key: format!("{spec_name}/(tier item {} without TierTagValue)", index + 1),
+        map: item,
+        prefix: "",
+    };
+    let tier_name = r.required_string(TIER_TAG_VALUE)?;
+    r.key = format!("{spec_name}/{tier_name}");
+    let owner = r.required_string(SPEC_NAME)?;
+    if owner != spec_name {
+        return Err(ItemError::ForeignTier {
+            tier: tier_name.to_string(),
+            found: owner.to_string(),
+            expected: spec_name.to_string(),
+        });
+    }
+    let item_name = format!("{TIER_TABLE} {}", r.key);
+    r.unknown(&item_name, TIER_KNOWN, unknown);
+
+    let stop = match r.map(TIER_STOP)? {
+        None => None,
+        Some(m) => {
+            let inner = Reader {
+                table: TIER_TABLE,
+                key: r.key.clone(),
+                map: m,
+                prefix: "TierStop.",
+            };
+            inner.unknown(&item_name, STOP_KNOWN, unknown);
+            let (sequence, synchronous, delay_seconds) = read_action(&inner)?;
+            Some(StopAction {
+                sequence,
+                synchronous,
+                delay_seconds,
+                override_file: read_override(&inner)?,
+            })
+        }
+    };
+    let start = match r.map(TIER_START)? {
+        None => None,
+        Some(m) => {
+            let inner = Reader {
+                table: TIER_TABLE,
+                key: r.key.clone(),
+                map: m,
+                prefix: "TierStart.",
+            };
+            inner.unknown(&item_name, START_KNOWN, unknown);
+            let (sequence, synchronous, delay_seconds) = read_action(&inner)?;
+            Some(StartAction {
+                sequence,
+                synchronous,
+                delay_seconds,
+            })
+        }
+    };
+    let mut scaling = BTreeMap::new();
+    if let Some(m) = r.map(TIER_SCALING)? {
+        let inner = Reader {
+            table: TIER_TABLE,
+            key: r.key.clone(),
+            map: m,
+            prefix: "TierScaling.",
+        };
+        for profile in m.keys() {
+            let ty = inner.required_string(profile)?;
+            scaling.insert(profile.clone(), ty.to_string());
+        }
+    }
+    Ok(Tier {
+        name: tier_name.to_string(),
+        stop,
+        start,
+        scaling,
+    })
+}
+
+/// Sequence, synchronisation flag and delay of a `TierStop` / `TierStart` map.
+fn read_action(r: &Reader<'_>) -> Result<(u32, bool, u32), ItemError> {
+    let sequence = r
+        .count(TIER_SEQUENCE)?
+        .ok_or_else(|| r.missing(TIER_SEQUENCE, EXPECT_COUNT))?;
+    let synchronous = match r.string(TIER_SYNCHRONIZATION)? {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(r.invalid(TIER_SYNCHRONIZATION, v, "\"True\" or \"False\""));
+        }
+    };
+    let delay = r
+        .count(INTER_TIER_ORCHESTRATION_DELAY)?
+        .unwrap_or(DEFAULT_TIER_DELAY_SECONDS);
+    Ok((sequence, synchronous, delay))
+}
+
+/// The override file of a `TierStop` map; filename and OS only make sense together.
+fn read_override(r: &Reader<'_>) -> Result<Option<OverrideFile>, ItemError> {
+    let file = r.string(TIER_STOP_OVERRIDE_FILENAME)?;
+    let os = r.string(TIER_STOP_OVERRIDE_OPERATING_SYSTEM)?;
+    let unpaired = |set: &str, missing: &str| ItemError::Unpaired {
+        table: r.table,
+        key: r.key.clone(),
+        attribute: r.path(set),
+        missing: r.path(missing),
+    };
+    match (file, os) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(unpaired(
+            TIER_STOP_OVERRIDE_FILENAME,
+            TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
+        )),
+        (None, Some(_)) => Err(unpaired(
+            TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
+            TIER_STOP_OVERRIDE_FILENAME,
+        )),
+        (Some(file), Some(os_name)) => {
+            let os = if os_name.eq_ignore_ascii_case("linux") {
+                GuestOs::Linux
+            } else if os_name.eq_ignore_ascii_case("windows") {
+                GuestOs::Windows
+            } else {
+                return Err(r.invalid(
+                    TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
+                    os_name,
+                    "\"Linux\" or \"Windows\"",
+                ));
+            };
+            Ok(Some(OverrideFile {
+                file: file.to_string(),
+                os,
+            }))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- display
+
+/// An item as JSON for display and diffs: keys sorted, numbers as numbers when they parse.
+pub fn item_to_json(item: &Item) -> Value {
+    map_to_json(item)
+}
+
+fn map_to_json(map: &HashMap<String, AttributeValue>) -> Value {
+    // Sorted so the same item always renders the same text, whatever the HashMap's order.
+    let sorted: BTreeMap<&String, &AttributeValue> = map.iter().collect();
+    Value::Object(
+        sorted
+            .into_iter()
+            .map(|(k, v)| (k.clone(), attribute_to_json(v)))
+            .collect(),
+    )
+}
+
+fn number_to_json(text: &str) -> Value {
+    text.parse::<serde_json::Number>()
+        .map(Value::Number)
+        .unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+fn attribute_to_json(v: &AttributeValue) -> Value {
+    match v {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => number_to_json(n),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::M(m) => map_to_json(m),
+        AttributeValue::L(items) => Value::Array(items.iter().map(attribute_to_json).collect()),
+        AttributeValue::Ss(items) => {
+            Value::Array(items.iter().cloned().map(Value::String).collect())
+        }
+        AttributeValue::Ns(items) => {
+            Value::Array(items.iter().map(|n| number_to_json(n)).collect())
+        }
+        AttributeValue::B(blob) => Value::String(aws_smithy_types::base64::encode(blob.as_ref())),
+        AttributeValue::Bs(blobs) => Value::Array(
+            blobs
+                .iter()
+                .map(|b| Value::String(aws_smithy_types::base64::encode(b.as_ref())))
+                .collect(),
+        ),
+        // A type newer than this SDK: show that something is there rather than guess.
+        _ => Value::String("<unsupported DynamoDB type>".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn without_owner(item: &Item) -> Value {
+        let mut v = item_to_json(item);
+        if let Value::Object(m) = &mut v {
+            assert_eq!(m.shift_remove(OWNER_ATTR), Some(json!(OWNER_VALUE)));
+        }
+        v
+    }
+
+    fn scaling(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The README's examples as a Workload: the workload item and the Linux tier.
+    fn readme_workload(override_file: OverrideFile, stop_delay: u32) -> Workload {
+        Workload {
+            name: "BotoTestCase1".into(),
+            region: "us-west-2".into(),
+            disabled: false,
+            selector: Selector {
+                workload_tag: TagFilter {
+                    key: "Environment".into(),
+                    value: "ENV001".into(),
+                },
+                tier_tag_key: "Role".into(),
+                vpc_id: Some("vpc-xyz".into()),
+            },
+            notify: Some(Notify {
+                sns_topic: "SchedulerTesting".into(),
+            }),
+            ssm: Some(SsmOutput {
+                output_bucket: "myBucketName".into(),
+                output_key_prefix: Some("ssmRemoteComandResults".into()),
+            }),
+            scale_instance_delay_seconds: DEFAULT_SCALE_DELAY_SECONDS,
+            tiers: vec![Tier {
+                name: "Role_Web".into(),
+                stop: Some(StopAction {
+                    sequence: 0,
+                    synchronous: false,
+                    delay_seconds: stop_delay,
+                    override_file: Some(override_file),
+                }),
+                start: Some(StartAction {
+                    sequence: 2,
+                    synchronous: false,
+                    delay_seconds: DEFAULT_TIER_DELAY_SECONDS,
+                }),
+                scaling: scaling(&[
+                    ("default", "t2.nano"),
+                    ("profileB", "t2.medium"),
+                    ("profileC", "t2.large"),
+                    ("profileD", "c4.large"),
+                ]),
+            }],
+        }
+    }
+
+    fn linux_example() -> Workload {
+        readme_workload(
+            OverrideFile {
+                file: "/tmp/StopOverride".into(),
+                os: GuestOs::Linux,
+            },
+            10,
+        )
+    }
+
+    fn windows_example() -> Workload {
+        readme_workload(
+            OverrideFile {
+                file: r"C:\ignore.txt".into(),
+                os: GuestOs::Windows,
+            },
+            DEFAULT_TIER_DELAY_SECONDS,
+        )
+    }
+
+    // Copied verbatim from AWS_EC2_Scheduler's README ("JSON: WorkloadSpecification").
+    const README_WORKLOAD: &str = r#"{
+      "DisableAllSchedulingActions": "0",
+      "WorkloadFilterTagName": "Environment",
+      "WorkloadFilterTagValue": "ENV001",
+      "WorkloadRegion": "us-west-2",
+      "SpecName": "BotoTestCase1",
+      "SNSTopicName": "SchedulerTesting",
+      "SSMS3BucketName": "myBucketName",
+      "SSMS3KeyPrefixName": "ssmRemoteComandResults",
+      "TierFilterTagName": "Role",
+      "VPC_ID": "vpc-xyz"
+    }"#;
+
+    // Copied verbatim from the README ("JSON: TierSpecification").
+    const README_TIER_LINUX: &str = r#"{
+      "SpecName": "BotoTestCase1",
+      "TierStart": {
+        "TierSequence": "2",
+        "TierSynchronization": "False"
+      },
+      "TierStop": {
+        "TierSequence": "0",
+        "TierStopOverrideFilename": "/tmp/StopOverride",
+        "TierStopOverrideOperatingSystem": "Linux",
+        "TierSynchronization": "False",
+        "InterTierOrchestrationDelay": "10"
+      },
+      "TierScaling": {
+        "default": "t2.nano",
+        "profileB": "t2.medium",
+        "profileC": "t2.large",
+        "profileD": "c4.large"
+      },
+      "TierTagValue": "Role_Web"
+    }"#;
+
+    // Copied verbatim from the README ("Or, for Windows guest OS ...").
+    const README_TIER_WINDOWS: &str = r#"{
+      "SpecName": "BotoTestCase1",
+      "TierStart": {
+        "TierSequence": "2",
+        "TierSynchronization": "False"
+      },
+      "TierStop": {
+        "TierSequence": "0",
+        "TierStopOverrideFilename": "C:\\ignore.txt",
+        "TierStopOverrideOperatingSystem": "Windows",
+        "TierSynchronization": "False"
+      },
+      "TierScaling": {
+        "default": "t2.nano",
+        "profileB": "t2.medium",
+        "profileC": "t2.large",
+        "profileD": "c4.large"
+      },
+      "TierTagValue": "Role_Web"
+    }"#;
+
+    fn parsed(text: &str) -> Value {
+        serde_json::from_str(text).expect("README JSON parses")
+    }
+
+    #[test]
+    fn writes_exactly_the_readme_items() {
+        let linux = to_items(&linux_example());
+        assert_eq!(without_owner(&linux.workload), parsed(README_WORKLOAD));
+        assert_eq!(
+            without_owner(&linux.tiers["Role_Web"]),
+            parsed(README_TIER_LINUX)
+        );
+        let windows = to_items(&windows_example());
+        assert_eq!(
+            without_owner(&windows.tiers["Role_Web"]),
+            parsed(README_TIER_WINDOWS)
+        );
+        // Nested maps carry no ownership marker, only the items themselves.
+        let Some(AttributeValue::M(stop)) = linux.tiers["Role_Web"].get(TIER_STOP) else {
+            panic!("TierStop is a map");
+        };
+        assert!(!stop.contains_key(OWNER_ATTR));
+    }
+
+    /// Builds an item from JSON whose leaves are strings (S) and objects (M).
+    fn item(v: Value) -> Item {
+        fn attr(v: Value) -> AttributeValue {
+            match v {
+                Value::String(s) => AttributeValue::S(s),
+                Value::Object(m) => {
+                    AttributeValue::M(m.into_iter().map(|(k, v)| (k, attr(v))).collect())
+                }
+                Value::Number(n) => AttributeValue::N(n.to_string()),
+                Value::Bool(b) => AttributeValue::Bool(b),
+                other => panic!("unsupported in tests: {other}"),
+            }
+        }
+        match v {
+            Value::Object(m) => m.into_iter().map(|(k, v)| (k, attr(v))).collect(),
+            other => panic!("an item is an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_readme_items() {
+        let got = from_items(
+            &item(parsed(README_WORKLOAD)),
+            &[item(parsed(README_TIER_LINUX))],
+        )
+        .expect("imports");
+        assert_eq!(got.workload, linux_example());
+        assert!(got.unknown.is_empty(), "{:?}", got.unknown);
+        let got = from_items(
+            &item(parsed(README_WORKLOAD)),
+            &[item(parsed(README_TIER_WINDOWS))],
+        )
+        .expect("imports");
+        assert_eq!(got.workload, windows_example());
+    }
+
+    fn minimal_workload() -> Value {
+        json!({
+            "SpecName": "W",
+            "WorkloadRegion": "eu-west-1",
+            "WorkloadFilterTagName": "Env",
+            "WorkloadFilterTagValue": "prod",
+            "TierFilterTagName": "Role",
+        })
+    }
+
+    fn with(mut base: Value, key: &str, value: Value) -> Value {
+        base[key] = value;
+        base
+    }
+
+    fn without(mut base: Value, key: &str) -> Value {
+        if let Value::Object(m) = &mut base {
+            m.shift_remove(key);
+        }
+        base
+    }
+
+    fn tier(stop: Value) -> Value {
+        json!({"SpecName": "W", "TierTagValue": "web", "TierStop": stop})
+    }
+
+    fn import(workload: Value, tiers: Vec<Value>) -> Result<Imported, ItemError> {
+        let tiers: Vec<Item> = tiers.into_iter().map(item).collect();
+        from_items(&item(workload), &tiers)
+    }
+
+    fn import_err(workload: Value, tiers: Vec<Value>) -> ItemError {
+        import(workload, tiers).expect_err("should fail")
+    }
+
+    #[test]
+    fn lenient_reading_like_the_original() {
+        let w = with(minimal_workload(), "ScaleInstanceDelay", json!(7));
+        let w = with(w, "DisableAllSchedulingActions", json!("1"));
+        let t = tier(json!({
+            "TierSequence": 3,
+            "TierSynchronization": "TRUE",
+            "InterTierOrchestrationDelay": " 12 ",
+            "TierStopOverrideFilename": "/x",
+            "TierStopOverrideOperatingSystem": "linux",
+        }));
+        let got = import(w, vec![t]).expect("imports").workload;
+        assert!(got.disabled);
+        assert_eq!(got.scale_instance_delay_seconds, 7);
+        let stop = got.tiers[0].stop.clone().expect("stop");
+        assert_eq!(
+            (stop.sequence, stop.synchronous, stop.delay_seconds),
+            (3, true, 12)
+        );
+        assert_eq!(stop.override_file.map(|o| o.os), Some(GuestOs::Linux));
+        assert_eq!(got.tiers[0].start, None);
+    }
+
+    #[test]
+    fn defaults_when_absent() {
+        let t = json!({"SpecName": "W", "TierTagValue": "web", "TierStart": {"TierSequence": "0"}});
+        let got = import(minimal_workload(), vec![t])
+            .expect("imports")
+            .workload;
+        assert!(!got.disabled);
+        assert_eq!(
+            got.scale_instance_delay_seconds,
+            DEFAULT_SCALE_DELAY_SECONDS
+        );
+        assert_eq!(
+            (got.notify, got.ssm, got.selector.vpc_id),
+            (None, None, None)
+        );
+        let start = got.tiers[0].start.clone().expect("start");
+        assert!(!start.synchronous);
+        assert_eq!(start.delay_seconds, DEFAULT_TIER_DELAY_SECONDS);
+        assert!(got.tiers[0].scaling.is_empty());
+    }
+
+    #[test]
+    fn only_exactly_one_disables() {
+        for v in ["0", "true", "yes", " 1", ""] {
+            let w = with(minimal_workload(), "DisableAllSchedulingActions", json!(v));
+            assert!(
+                !import(w, vec![]).expect("imports").workload.disabled,
+                "{v}"
+            );
+        }
+        let w = with(minimal_workload(), "DisableAllSchedulingActions", json!(1));
+        assert!(import(w, vec![]).expect("imports").workload.disabled);
+        // A wrong type is "any other value" too, as in the original.
+        let w = with(
+            minimal_workload(),
+            "DisableAllSchedulingActions",
+            json!(true),
+        );
+        assert!(!import(w, vec![]).expect("imports").workload.disabled);
+    }
+
+    #[test]
+    fn tiers_are_sorted_by_name() {
+        let a = json!({"SpecName": "W", "TierTagValue": "b"});
+        let b = json!({"SpecName": "W", "TierTagValue": "a"});
+        let got = import(minimal_workload(), vec![a, b]).expect("imports");
+        let names: Vec<_> = got.workload.tiers.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn missing_required_attributes() {
+        for attribute in [
+            "SpecName",
+            "WorkloadRegion",
+            "WorkloadFilterTagName",
+            "WorkloadFilterTagValue",
+            "TierFilterTagName",
+        ] {
+            let e = import_err(without(minimal_workload(), attribute), vec![]);
+            assert!(
+                matches!(&e, ItemError::Missing { table: WORKLOAD_TABLE, attribute: a, .. } if a == attribute),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains(attribute), "{e}");
+        }
+        let e = import_err(
+            minimal_workload(),
+            vec![tier(json!({"TierSynchronization": "True"}))],
+        );
+        assert_eq!(
+            e.to_string(),
+            "TierSpecification item `W/web`: attribute `TierStop.TierSequence` is missing; \
+             expected a non-negative whole number, as a string (S) or number (N)"
+        );
+        let e = import_err(minimal_workload(), vec![json!({"SpecName": "W"})]);
+        assert!(
+            matches!(&e, ItemError::Missing { attribute, .. } if attribute == "TierTagValue"),
+            "{e:?}"
+        );
+        let e = import_err(minimal_workload(), vec![json!({"TierTagValue": "web"})]);
+        assert!(
+            matches!(&e, ItemError::Missing { key, attribute, .. } if attribute == "SpecName" && key == "W/web"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn invalid_numbers() {
+        for bad in ["-1", "1.5", "x", "", "99999999999", "+3"] {
+            let e = import_err(minimal_workload(), vec![tier(json!({"TierSequence": bad}))]);
+            assert!(
+                matches!(&e, ItemError::Invalid { attribute, value, .. } if attribute == "TierStop.TierSequence" && value == bad),
+                "{bad}: {e:?}"
+            );
+        }
+        let e = import_err(
+            minimal_workload(),
+            vec![tier(
+                json!({"TierSequence": "0", "InterTierOrchestrationDelay": "-5"}),
+            )],
+        );
+        assert_eq!(
+            e.to_string(),
+            "TierSpecification item `W/web`: attribute `TierStop.InterTierOrchestrationDelay` is \"-5\"; \
+             expected a non-negative whole number, as a string (S) or number (N)"
+        );
+        let e = import_err(
+            with(minimal_workload(), "ScaleInstanceDelay", json!("soon")),
+            vec![],
+        );
+        assert!(
+            matches!(&e, ItemError::Invalid { table: WORKLOAD_TABLE, key, attribute, .. } if key == "W" && attribute == "ScaleInstanceDelay"),
+            "{e:?}"
+        );
+        let e = import_err(
+            minimal_workload(),
+            vec![tier(json!({"TierSequence": true}))],
+        );
+        assert!(
+            matches!(&e, ItemError::WrongType { found: "BOOL", .. }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn invalid_synchronization_and_os() {
+        let e = import_err(
+            minimal_workload(),
+            vec![tier(
+                json!({"TierSequence": "0", "TierSynchronization": "yes"}),
+            )],
+        );
+        assert_eq!(
+            e.to_string(),
+            "TierSpecification item `W/web`: attribute `TierStop.TierSynchronization` is \"yes\"; \
+             expected \"True\" or \"False\""
+        );
+        let e = import_err(
+            minimal_workload(),
+            vec![tier(json!({
+                "TierSequence": "0",
+                "TierStopOverrideFilename": "/x",
+                "TierStopOverrideOperatingSystem": "MacOS",
+            }))],
+        );
+        assert!(
+            matches!(&e, ItemError::Invalid { attribute, .. } if attribute == "TierStop.TierStopOverrideOperatingSystem"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn unpaired_attributes() {
+        let e = import_err(
+            minimal_workload(),
+            vec![tier(
+                json!({"TierSequence": "0", "TierStopOverrideFilename": "/x"}),
+            )],
+        );
+        assert_eq!(
+            e.to_string(),
+            "TierSpecification item `W/web`: attribute `TierStop.TierStopOverrideFilename` is set \
+             but `TierStop.TierStopOverrideOperatingSystem` is not; expected both or neither"
+        );
+        let e = import_err(
+            minimal_workload(),
+            vec![tier(
+                json!({"TierSequence": "0", "TierStopOverrideOperatingSystem": "Linux"}),
+            )],
+        );
+        assert!(matches!(e, ItemError::Unpaired { .. }), "{e:?}");
+        let e = import_err(
+            with(minimal_workload(), "SSMS3KeyPrefixName", json!("p")),
+            vec![],
+        );
+        assert!(
+            matches!(&e, ItemError::Unpaired { table: WORKLOAD_TABLE, missing, .. } if missing == "SSMS3BucketName"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn wrong_types() {
+        let e = import_err(with(minimal_workload(), "WorkloadRegion", json!(5)), vec![]);
+        assert_eq!(
+            e.to_string(),
+            "WorkloadSpecification item `W`: attribute `WorkloadRegion` is of DynamoDB type N; \
+             expected a string (S)"
+        );
+        let e = import_err(minimal_workload(), vec![tier(json!("0"))]);
+        assert!(
+            matches!(&e, ItemError::WrongType { attribute, found: "S", .. } if attribute == "TierStop"),
+            "{e:?}"
+        );
+        let t = json!({"SpecName": "W", "TierTagValue": "web", "TierScaling": {"default": 5}});
+        let e = import_err(minimal_workload(), vec![t]);
+        assert!(
+            matches!(&e, ItemError::WrongType { attribute, .. } if attribute == "TierScaling.default"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn foreign_and_duplicate_tiers() {
+        let t = json!({"SpecName": "Other", "TierTagValue": "web"});
+        let e = import_err(minimal_workload(), vec![t]);
+        assert_eq!(
+            e,
+            ItemError::ForeignTier {
+                tier: "web".into(),
+                found: "Other".into(),
+                expected: "W".into()
+            }
+        );
+        assert!(e.to_string().contains("expected `W`"), "{e}");
+        let t = json!({"SpecName": "W", "TierTagValue": "web"});
+        let e = import_err(minimal_workload(), vec![t.clone(), t]);
+        assert_eq!(
+            e,
+            ItemError::DuplicateTier {
+                key: "W/web".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_attributes_are_reported_not_dropped() {
+        let w = with(minimal_workload(), "VPCID", json!("vpc-1"));
+        let w = with(w, OWNER_ATTR, json!(OWNER_VALUE));
+        let t = json!({
+            "SpecName": "W",
+            "TierTagValue": "web",
+            "Comment": "x",
+            "ManagedBy": "tierctl",
+            "TierStop": {"TierSequence": "0", "Foo": "1"},
+            "TierStart": {"TierSequence": "0", "TierStopOverrideFilename": "/x"},
+        });
+        let got = import(w, vec![t]).expect("unknown attributes do not fail the import");
+        let seen: Vec<String> = got.unknown.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            seen,
+            [
+                "TierSpecification W/web: unknown attribute `Comment`",
+                "TierSpecification W/web: unknown attribute `TierStart.TierStopOverrideFilename`",
+                "TierSpecification W/web: unknown attribute `TierStop.Foo`",
+                "WorkloadSpecification W: unknown attribute `VPCID`",
+            ]
+        );
+        assert_eq!(got.unknown[2].item, "TierSpecification W/web");
+        assert_eq!(got.unknown[2].attribute, "TierStop.Foo");
+    }
+
+    #[test]
+    fn item_json_covers_every_type() {
+        let mut it = Item::new();
+        it.insert("s".into(), AttributeValue::S("x".into()));
+        it.insert("n".into(), AttributeValue::N("5".into()));
+        it.insert("f".into(), AttributeValue::N("1.5".into()));
+        it.insert("big".into(), AttributeValue::N("1e400".into()));
+        it.insert("b".into(), AttributeValue::Bool(true));
+        it.insert("z".into(), AttributeValue::Null(true));
+        it.insert(
+            "l".into(),
+            AttributeValue::L(vec![AttributeValue::S("a".into())]),
+        );
+        it.insert("ss".into(), AttributeValue::Ss(vec!["a".into()]));
+        it.insert("ns".into(), AttributeValue::Ns(vec!["2".into()]));
+        it.insert(
+            "bin".into(),
+            AttributeValue::B(aws_smithy_types::Blob::new(b"hi".to_vec())),
+        );
+        it.insert(
+            "m".into(),
+            AttributeValue::M(
+                [
+                    ("y".to_string(), AttributeValue::S("1".into())),
+                    ("a".to_string(), AttributeValue::S("2".into())),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+        );
+        let v = item_to_json(&it);
+        assert_eq!(
+            v,
+            json!({"b": true, "big": "1e400", "bin": "aGk=", "f": 1.5, "l": ["a"], "m": {"a": "2", "y": "1"},
+                   "n": 5, "ns": [2], "s": "x", "ss": ["a"], "z": null})
+        );
+        // Keys come out sorted, so the rendered text is stable.
+        assert_eq!(
+            serde_json::to_string(&v["m"]).expect("serialises"),
+            r#"{"a":"2","y":"1"}"#
+        );
+        let keys: Vec<_> = v.as_object().expect("object").keys().cloned().collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+    }
+
+    // ---------------------------------------------------------- round trip
+
+    fn text() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_.-]{1,12}"
+    }
+
+    fn override_file() -> impl Strategy<Value = OverrideFile> {
+        prop_oneof![
+            "/[a-z/ ]{1,20}".prop_map(|file| OverrideFile {
+                file,
+                os: GuestOs::Linux
+            }),
+            r"[C-D]:\\[a-z\\. ]{1,20}".prop_map(|file| OverrideFile {
+                file,
+                os: GuestOs::Windows
+            }),
+        ]
+    }
+
+    fn stop_action() -> impl Strategy<Value = StopAction> {
+        (
+            0u32..50,
+            any::<bool>(),
+            0u32..=crate::spec::MAX_TIER_DELAY_SECONDS,
+            proptest::option::of(override_file()),
+        )
+            .prop_map(
+                |(sequence, synchronous, delay_seconds, override_file)| StopAction {
+                    sequence,
+                    synchronous,
+                    delay_seconds,
+                    override_file,
+                },
+            )
+    }
+
+    fn start_action() -> impl Strategy<Value = StartAction> {
+        (
+            0u32..50,
+            any::<bool>(),
+            prop_oneof![
+                Just(DEFAULT_TIER_DELAY_SECONDS),
+                0u32..=crate::spec::MAX_TIER_DELAY_SECONDS
+            ],
+        )
+            .prop_map(|(sequence, synchronous, delay_seconds)| StartAction {
+                sequence,
+                synchronous,
+                delay_seconds,
+            })
+    }
+
+    fn tier_body() -> impl Strategy<
+        Value = (
+            Option<StopAction>,
+            Option<StartAction>,
+            BTreeMap<String, String>,
+        ),
+    > {
+        (
+            proptest::option::of(stop_action()),
+            proptest::option::of(start_action()),
+            proptest::collection::btree_map("[a-z]{1,8}", "[a-z][0-9][a-z]?\\.[a-z0-9]{4,8}", 0..4),
+        )
+    }
+
+    prop_compose! {
+        fn workload()(
+            name in "[A-Za-z0-9_-]{1,16}",
+            region in "[a-z]{2}-[a-z]{4,9}-[1-3]",
+            disabled in any::<bool>(),
+            tag_key in text(),
+            tag_value in "[A-Za-z0-9 _.-]{0,12}",
+            tier_tag_key in text(),
+            vpc_id in proptest::option::of("vpc-[0-9a-f]{8}"),
+            notify in proptest::option::of(text()),
+            ssm in proptest::option::of((text(), proptest::option::of("[a-z/]{0,12}"))),
+            scale in prop_oneof![Just(DEFAULT_SCALE_DELAY_SECONDS), 0u32..=crate::spec::MAX_SCALE_DELAY_SECONDS],
+            // A map gives unique names in TierTagValue order, the order import returns.
+            tiers in proptest::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,7}", tier_body(), 1..=5),
+        ) -> Workload {
+            Workload {
+                name,
+                region,
+                disabled,
+                selector: Selector {
+                    workload_tag: TagFilter { key: tag_key, value: tag_value },
+                    tier_tag_key,
+                    vpc_id,
+                },
+                notify: notify.map(|sns_topic| Notify { sns_topic }),
+                ssm: ssm.map(|(output_bucket, output_key_prefix)| SsmOutput { output_bucket, output_key_prefix }),
+                scale_instance_delay_seconds: scale,
+                tiers: tiers
+                    .into_iter()
+                    .map(|(name, (stop, start, scaling))| Tier { name, stop, start, scaling })
+                    .collect(),
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn items_round_trip(w in workload()) {
+            let items = to_items(&w);
+            prop_assert_eq!(items.tiers.len(), w.tiers.len());
+            let tiers: Vec<Item> = items.tiers.values().rev().cloned().collect();
+            let back = from_items(&items.workload, &tiers).expect("tierctl's own items import");
+            prop_assert!(back.unknown.is_empty(), "{:?}", back.unknown);
+            prop_assert_eq!(back.workload, w);
+            // Every value tierctl writes is a string, as the original expects.
+            for it in std::iter::once(&items.workload).chain(items.tiers.values()) {
+                prop_assert_eq!(it.get(OWNER_ATTR), Some(&AttributeValue::S(OWNER_VALUE.into())));
+                for v in it.values() {
+                    let all_strings = match v {
+                        AttributeValue::S(_) => true,
+                        AttributeValue::M(m) => m.values().all(|x| matches!(x, AttributeValue::S(_))),
+                        _ => false,
+                    };
+                    prop_assert!(all_strings, "{:?}", v);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Applying a [`ChangeSet`] to DynamoDB, and reading the tables.
+//!
+//! Safety rules: the key schema is checked before anything is written; one
+//! workload's items are written in one transaction; every write is
+//! conditional on the item still being what was read, so a concurrent sync
+//! or hand edit is detected instead of overwritten.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+
+use super::diff::{Action, ChangeSet, Current, ItemChange, Table, TableNames, key_of};
+use super::item::Item;
+use crate::aws::dynamodb::{Billing, Dynamo, KeyShape, TableInfo};
+use crate::error::StoreError;
+
+/// The key the original tool's workload table has.
+pub fn workload_key() -> KeyShape {
+    KeyShape {
+        partition: "SpecName".into(),
+        sort: None,
+    }
+}
+
+/// The key the original tool's tier table has.
+pub fn tier_key() -> KeyShape {
+    KeyShape {
+        partition: "SpecName".into(),
+        sort: Some("TierTagValue".into()),
+    }
+}
+
+/// The state of both tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TablesState {
+    /// Tables that do not exist (by name).
+    pub missing: Vec<String>,
+}
+
+/// Checks both tables: a wrong key schema is an error; missing tables are listed.
+pub async fn inspect(db: &Dynamo, names: &TableNames) -> Result<TablesState, StoreError> {
+    let (w, t) = tokio::join!(db.describe(&names.workload), db.describe(&names.tier));
+    let mut missing = Vec::new();
+    for (table, info, expected) in [
+        (&names.workload, w?, workload_key()),
+        (&names.tier, t?, tier_key()),
+    ] {
+        match info {
+            TableInfo::Missing => missing.push(table.clone()),
+            TableInfo::Present { key, .. } if key != expected => {
+                return Err(StoreError::WrongKeySchema {
+                    table: table.clone(),
+                    expected: expected.to_string(),
+                    found: key.to_string(),
+                });
+            }
+            TableInfo::Present { .. } => {}
+        }
+    }
+    Ok(TablesState { missing })
+}
+
+/// Creates the missing tables and waits until they are ACTIVE.
+pub async fn create_missing(
+    db: &Dynamo,
+    names: &TableNames,
+    state: &TablesState,
+    billing: Billing,
+) -> Result<Vec<String>, StoreError> {
+    let mut created = Vec::new();
+    for table in &state.missing {
+        let key = if *table == names.workload {
+            workload_key()
+        } else {
+            tier_key()
+        };
+        db.create(table, &key, billing, Duration::from_secs(120))
+            .await?;
+        created.push(table.clone());
+    }
+    Ok(created)
+}
+
+/// Reads every item of both tables (missing tables read as empty).
+pub async fn read_current(
+    db: &Dynamo,
+    names: &TableNames,
+    state: &TablesState,
+) -> Result<Current, StoreError> {
+    let (w, t) = tokio::join!(
+        scan_unless_missing(db, &names.workload, state),
+        scan_unless_missing(db, &names.tier, state)
+    );
+    Ok(Current::from_items(w?, t?))
+}
+
+async fn scan_unless_missing(
+    db: &Dynamo,
+    table: &str,
+    state: &TablesState,
+) -> Result<Vec<Item>, crate::aws::AwsError> {
+    if state.missing.iter().any(|t| t == table) {
+        Ok(Vec::new())
+    } else {
+        db.scan(table).await
+    }
+}
+
+/// What `apply` did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Workloads written completely, in order.
+    pub workloads: Vec<String>,
+    /// Items written or deleted.
+    pub items: usize,
+    /// The workload whose write failed, and why; later workloads were not tried.
+    pub failed: Option<(String, StoreError)>,
+}
+
+/// Writes the changes, one transaction per workload, in name order; stops at the first failure.
+pub async fn apply(db: &Dynamo, names: &TableNames, changes: &ChangeSet) -> Applied {
+    let mut applied = Applied::default();
+    for w in &changes.workloads {
+        let writes: Vec<&ItemChange> = w.writes().collect();
+        if writes.is_empty() {
+            continue;
+        }
+        if writes.len() > 100 {
+            applied.failed = Some((
+                w.name.clone(),
+                StoreError::TooLarge {
+                    workload: w.name.clone(),
+                    actions: writes.len(),
+                },
+            ));
+            return applied;
+        }
+        let actions = writes.iter().map(|c| transact_item(c, names)).collect();
+        match db.transact(actions).await {
+            Ok(Ok(())) => {
+                applied.workloads.push(w.name.clone());
+                applied.items += writes.len();
+            }
+            Ok(Err(rejected)) => {
+                let items = rejected
+                    .iter()
+                    .filter_map(|r| writes.get(r.index))
+                    .map(|c| c.label(names))
+                    .collect();
+                applied.failed = Some((
+                    w.name.clone(),
+                    StoreError::Conflict {
+                        workload: w.name.clone(),
+                        items,
+                    },
+                ));
+                return applied;
+            }
+            Err(e) => {
+                applied.failed = Some((w.name.clone(), e.into()));
+                return applied;
+            }
+        }
+    }
+    applied
+}
+
+fn table_name<'a>(c: &ItemChange, names: &'a TableNames) -> &'a str {
+    match c.table {
+        Table::Workload => &names.workload,
+        Table::Tier => &names.tier,
+    }
+}
+
+/// The transaction action for one change, conditional on what was read.
+fn transact_item(c: &ItemChange, names: &TableNames) -> TransactWriteItem {
+    let table = table_name(c, names);
+    let condition = Condition::for_before(c.before.as_ref());
+    match c.action {
+        Action::Create | Action::Update => {
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(c.after.clone().map(|i| i.into_iter().collect()))
+                .condition_expression(&condition.expression)
+                .set_expression_attribute_names(condition.names())
+                .set_expression_attribute_values(condition.values())
+                .build()
+                .expect("table, item and condition are set");
+            TransactWriteItem::builder().put(put).build()
+        }
+        Action::Delete => {
+            let delete = Delete::builder()
+                .table_name(table)
+                .set_key(Some(key_of(c).into_iter().collect()))
+                .condition_expression(&condition.expression)
+                .set_expression_attribute_names(condition.names())
+                .set_expression_attribute_values(condition.values())
+                .build()
+                .expect("table, key and condition are set");
+            TransactWriteItem::builder().delete(delete).build()
+        }
+        Action::Unchanged => {
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key_of(c).into_iter().collect()))
+                .condition_expression(&condition.expression)
+                .set_expression_attribute_names(condition.names())
+                .set_expression_attribute_values(condition.values())
+                .build()
+                .expect("table, key and condition are set");
+            TransactWriteItem::builder().condition_check(check).build()
+        }
+    }
+}
+
+/// "The item is still what was read": absent, or every attribute equal.
+struct Condition {
+    expression: String,
+    names: BTreeMap<String, String>,
+    values: BTreeMap<String, AttributeValue>,
+}
+
+impl Condition {
+    fn for_before(before: Option<&Item>) -> Self {
+        let mut c = Condition {
+            expression: String::new(),
+            names: BTreeMap::new(),
+            values: BTreeMap::new(),
+        };
+        match before {
+            None => {
+                c.names.insert("#k".into(), "SpecName".into());
+                c.expression = "attribute_not_exists(#k)".into();
+            }
+            Some(item) => {
+                let sorted: BTreeMap<_, _> = item.iter().collect();
+                let parts: Vec<String> = sorted
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (name, value))| {
+                        c.names.insert(format!("#a{i}"), name.clone());
+                        c.values.insert(format!(":v{i}"), value.clone());
+                        format!("#a{i} = :v{i}")
+                    })
+                    .collect();
+                c.expression = parts.join(" AND ");
+            }
+        }
+        c
+    }
+
+    fn names(&self) -> Option<std::collections::HashMap<String, String>> {
+        Some(self.names.clone().into_iter().collect())
+    }
+
+    fn values(&self) -> Option<std::collections::HashMap<String, AttributeValue>> {
+        (!self.values.is_empty()).then(|| self.values.clone().into_iter().collect())
+    }
+}
+
+/// The tables' billing when created.
+pub fn billing(provisioned: Option<(i64, i64)>) -> Billing {
+    match provisioned {
+        Some((read, write)) => Billing::Provisioned { read, write },
+        None => Billing::OnDemand,
+    }
+}
