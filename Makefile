@@ -11,7 +11,7 @@ VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 EMULATOR_LOCK := tests/emulator/requirements.lock
 CARGO ?= cargo
-TIERCTL := target/debug/tierctl
+TIERCTL := $(or $(CARGO_TARGET_DIR),target)/debug/tierctl
 
 .PHONY: help venv build test test-rust test-emulator demo lint fmt bench clean
 

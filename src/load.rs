@@ -193,6 +193,19 @@ pub fn read_generated(path: &Path) -> Result<Option<String>, LoadError> {
     }
 }
 
+/// Reads a saved observed-state file (`--observed`).
+pub fn read_observed(path: &Path) -> Result<crate::observe::Observed, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::observe::Observed::from_json(&text).map_err(|message| LoadError::Yaml {
+        path: path.to_path_buf(),
+        pos: Pos { line: 1, column: 1 },
+        message: format!("not an observed-state file: {message}"),
+    })
+}
+
 type ParseError = (Pos, String);
 
 fn pos_of(span: &Span) -> Pos {

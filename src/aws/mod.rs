@@ -5,6 +5,7 @@
 //! (profiles, SSO, environment, IMDS, `AWS_ENDPOINT_URL`).
 
 pub mod dynamodb;
+pub mod ec2;
 
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 //! this module looks at argv or the environment for its settings.
 
 mod import;
+mod plan;
 mod schema;
 mod sync;
 mod validate;
@@ -88,6 +89,8 @@ enum Command {
     Validate(validate::Args),
     /// Make the DynamoDB tables say what the YAML says (creating them when missing).
     Sync(sync::Args),
+    /// Show what `run stop|start` would do, tier by tier, and the config diff. Changes nothing.
+    Plan(plan::Args),
     /// Turn the original tool's DynamoDB items into workload YAML files.
     Import(import::Args),
     /// Write (or check) the JSON Schema generated from the spec types.
@@ -140,6 +143,7 @@ pub fn run() -> anyhow::Result<Exit> {
         Command::Schema(args) => schema::run(&global, args),
         Command::Sync(args) => sync::run(&global, args),
         Command::Import(args) => import::run(&global, args),
+        Command::Plan(args) => plan::run(&global, args),
     }
 }
 

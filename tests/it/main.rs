@@ -4,6 +4,7 @@
 
 mod cli;
 mod emulator;
+mod plan;
 mod schema;
 mod support;
 mod sync;

@@ -15,6 +15,8 @@ def seed(body, guests):
     if vpc:
         if isinstance(vpc, str):
             vpc_id = vpc
+            if vpc_id not in ec2.vpcs:
+                _create_vpc_with_id(ec2, vpc_id)
             subnets = [s for s in ec2.describe_subnets() if s.vpc_id == vpc_id]
             if subnets:
                 subnet_id = subnets[0].id
@@ -58,3 +60,26 @@ def seed(body, guests):
             out_tiers.append({"name": tier["name"], "instanceIds": ids})
         out_workloads.append({"tiers": out_tiers})
     return {"vpcId": vpc_id, "subnetId": subnet_id, "workloads": out_workloads}
+
+
+def _create_vpc_with_id(ec2, vpc_id):
+    """A VPC with a chosen id, so that example specs' `vpcId` finds the fleet.
+
+    moto draws VPC ids at random; re-key the new VPC and everything created
+    with it (main route table, default network ACL and security group).
+    """
+    vpc = ec2.create_vpc("10.0.0.0/16")
+    old = vpc.id
+    ec2.vpcs.pop(old)
+    vpc.id = vpc_id
+    ec2.vpcs[vpc_id] = vpc
+    for collection in (getattr(ec2, "route_tables", {}), getattr(ec2, "network_acls", {})):
+        for item in collection.values():
+            if getattr(item, "vpc_id", None) == old:
+                item.vpc_id = vpc_id
+    groups = getattr(ec2, "groups", {})
+    if old in groups:
+        groups[vpc_id] = groups.pop(old)
+        for group in groups[vpc_id].values():
+            group.vpc_id = vpc_id
+    return vpc

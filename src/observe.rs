@@ -1,0 +1,132 @@
+//! What is running: the instances of each workload as EC2 reports them,
+//! turned into plain data that the planner reads and that can be saved and
+//! loaded (`--save-observed`, `--observed`) to reproduce a plan offline.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the observed-state file format.
+pub const OBSERVED_VERSION: u32 = 1;
+
+/// An EC2 instance state (`instance-state-name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceState {
+    /// Starting.
+    Pending,
+    /// Running.
+    Running,
+    /// Being terminated.
+    ShuttingDown,
+    /// Gone.
+    Terminated,
+    /// On its way to stopped.
+    Stopping,
+    /// Stopped.
+    Stopped,
+}
+
+impl InstanceState {
+    /// The name EC2 uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Pending => "pending",
+            InstanceState::Running => "running",
+            InstanceState::ShuttingDown => "shutting-down",
+            InstanceState::Terminated => "terminated",
+            InstanceState::Stopping => "stopping",
+            InstanceState::Stopped => "stopped",
+        }
+    }
+
+    /// Parses EC2's name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => InstanceState::Pending,
+            "running" => InstanceState::Running,
+            "shutting-down" => InstanceState::ShuttingDown,
+            "terminated" => InstanceState::Terminated,
+            "stopping" => InstanceState::Stopping,
+            "stopped" => InstanceState::Stopped,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One instance, as far as planning cares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    /// `i-...`
+    pub id: String,
+    /// Value of the workload's tier tag; `None` when the instance lacks the tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// Current state.
+    pub state: InstanceState,
+    /// e.g. `t3.micro`.
+    pub instance_type: String,
+    /// The `Name` tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Launch time, RFC 3339.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_time: Option<String>,
+}
+
+/// The instances of one workload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedWorkload {
+    /// Region they were read in.
+    pub region: String,
+    /// Every instance carrying the workload tag (in the VPC, when set), sorted by id.
+    pub instances: Vec<Instance>,
+}
+
+/// Observed state of several workloads; the `--observed` file format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Observed {
+    /// Format version ([`OBSERVED_VERSION`]).
+    pub version: u32,
+    /// By workload name.
+    pub workloads: BTreeMap<String, ObservedWorkload>,
+}
+
+impl Default for Observed {
+    fn default() -> Self {
+        Observed {
+            version: OBSERVED_VERSION,
+            workloads: BTreeMap::new(),
+        }
+    }
+}
+
+impl Observed {
+    /// Parses a saved file's text, naming what is wrong.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let observed: Observed = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if observed.version != OBSERVED_VERSION {
+            return Err(format!(
+                "observed-state format version {} is not supported (expected {OBSERVED_VERSION})",
+                observed.version
+            ));
+        }
+        Ok(observed)
+    }
+
+    /// The file text: pretty, deterministic.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("serialisable");
+        s.push('\n');
+        s
+    }
+}

@@ -1,0 +1,614 @@
+//! The planner: a pure function of (workload spec, observed state, intent)
+//! that returns the ordered steps of a run. `run` executes exactly this plan;
+//! `plan` prints it.
+//!
+//! Deterministic: tiers, instances and batches are sorted, so the same input
+//! gives byte-identical output. Idempotent by construction: instances already
+//! in the target state become explicit no-ops, so planning again after a
+//! successful run yields nothing to do.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::observe::{Instance, InstanceState, ObservedWorkload};
+use crate::spec::{GuestOs, Tier, Workload};
+
+/// Version of the plan's JSON form; bumped on incompatible change.
+pub const PLAN_VERSION: u32 = 1;
+/// Instance ids per Stop/StartInstances call unless told otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 100;
+/// How long a synchronous tier waits for its instances unless told otherwise.
+pub const DEFAULT_WAIT_TIMEOUT_SECONDS: u32 = 900;
+
+/// Stop or start.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Stop tiers in `stop.sequence` order.
+    Stop,
+    /// Start tiers in `start.sequence` order.
+    Start,
+}
+
+impl Action {
+    /// `stop` / `start`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Stop => "stop",
+            Action::Start => "start",
+        }
+    }
+
+    /// The state this action aims for.
+    pub fn target(self) -> InstanceState {
+        match self {
+            Action::Stop => InstanceState::Stopped,
+            Action::Start => InstanceState::Running,
+        }
+    }
+}
+
+/// What the operator asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// Stop or start.
+    pub action: Action,
+    /// Scaling profile applied at start.
+    pub profile: Option<String>,
+    /// Only these tiers (empty: every tier).
+    pub tiers: Vec<String>,
+    /// Instance ids per call.
+    pub batch_size: usize,
+    /// Timeout of a synchronous tier's wait.
+    pub wait_timeout_seconds: u32,
+}
+
+impl Intent {
+    /// An intent with default settings.
+    pub fn new(action: Action) -> Self {
+        Intent {
+            action,
+            profile: None,
+            tiers: Vec::new(),
+            batch_size: DEFAULT_BATCH_SIZE,
+            wait_timeout_seconds: DEFAULT_WAIT_TIMEOUT_SECONDS,
+        }
+    }
+}
+
+/// The plan of one run over several workloads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// [`PLAN_VERSION`].
+    pub version: u32,
+    /// Stop or start.
+    pub action: Action,
+    /// Scaling profile, for starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// Per workload, in the order asked for.
+    pub workloads: Vec<WorkloadPlan>,
+}
+
+/// One workload's plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadPlan {
+    /// Workload name.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Why nothing is done at all (the kill switch), if so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Whether instances were observed; without, steps name no instances.
+    pub observed: bool,
+    /// Waves in order; every tier of a wave is acted on together.
+    pub waves: Vec<Wave>,
+    /// Instances with the workload tag that belong to no tier of the spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<Unmatched>,
+}
+
+/// Tiers that share a sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Wave {
+    /// The shared `sequence`.
+    pub sequence: u32,
+    /// Tiers by name.
+    pub tiers: Vec<TierPlan>,
+}
+
+/// One tier's steps, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierPlan {
+    /// Tier name.
+    pub name: String,
+    /// The next wave waits for this tier's instances.
+    pub synchronous: bool,
+    /// Steps in order.
+    pub steps: Vec<Step>,
+    /// Instances left alone because they are (or are becoming) what was asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchanged: Vec<InstanceNote>,
+    /// Instances deliberately not acted on, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<InstanceNote>,
+    /// Remarks (no profile for this tier, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One step of a tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "camelCase")]
+pub enum Step {
+    /// Ask each guest whether its override file exists; only those that
+    /// positively answer "absent" are stopped.
+    #[serde(rename_all = "camelCase")]
+    OverrideCheck {
+        /// The file.
+        file: String,
+        /// How to check.
+        os: GuestOs,
+        /// Which instances.
+        instances: Vec<String>,
+    },
+    /// Change instance types before the start.
+    #[serde(rename_all = "camelCase")]
+    Resize {
+        /// Per instance.
+        resizes: Vec<Resize>,
+    },
+    /// Let resizes settle (`scaleInstanceDelaySeconds`), once per tier.
+    #[serde(rename_all = "camelCase")]
+    ScaleDelay {
+        /// Seconds.
+        seconds: u32,
+    },
+    /// `StopInstances`, one call per batch.
+    #[serde(rename_all = "camelCase")]
+    Stop {
+        /// Instance ids per call.
+        batches: Vec<Vec<String>>,
+    },
+    /// `StartInstances`, one call per batch.
+    #[serde(rename_all = "camelCase")]
+    Start {
+        /// Instance ids per call.
+        batches: Vec<Vec<String>>,
+    },
+    /// Wait until exactly these instances reach `state`.
+    #[serde(rename_all = "camelCase")]
+    Wait {
+        /// Target state.
+        state: InstanceState,
+        /// Which instances.
+        instances: Vec<String>,
+        /// Give up after.
+        timeout_seconds: u32,
+    },
+    /// Pause after the tier before the next wave (`delaySeconds`).
+    #[serde(rename_all = "camelCase")]
+    Delay {
+        /// Seconds.
+        seconds: u32,
+    },
+}
+
+/// A type change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resize {
+    /// Instance id.
+    pub instance: String,
+    /// Current type.
+    pub from: String,
+    /// New type.
+    pub to: String,
+}
+
+/// An instance and why it is listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceNote {
+    /// Instance id.
+    pub instance: String,
+    /// Its `Name` tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Observed state.
+    pub state: InstanceState,
+    /// Why.
+    pub reason: String,
+}
+
+/// An instance of the workload that no tier claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unmatched {
+    /// Instance id.
+    pub instance: String,
+    /// Its `Name` tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its tier tag value, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// Its state.
+    pub state: InstanceState,
+}
+
+/// Why a plan cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// A profile no tier maps: a typo must not start everything at the old size.
+    #[error("workload {workload}: no tier has scaling profile `{profile}` (known: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownProfile {
+        /// Workload.
+        workload: String,
+        /// Asked for.
+        profile: String,
+        /// Profiles the tiers have.
+        known: Vec<String>,
+    },
+    /// A selected tier the workload does not have.
+    #[error("workload {workload}: no tier named `{tier}`")]
+    UnknownTier {
+        /// Workload.
+        workload: String,
+        /// Asked for.
+        tier: String,
+    },
+    /// A profile with a stop.
+    #[error("scaling profiles apply at start, not at stop")]
+    ProfileOnStop,
+}
+
+/// Plans one workload. `observed` is `None` offline: steps then name no instances.
+pub fn plan_workload(
+    w: &Workload,
+    observed: Option<&ObservedWorkload>,
+    intent: &Intent,
+) -> Result<WorkloadPlan, PlanError> {
+    if intent.profile.is_some() && intent.action == Action::Stop {
+        return Err(PlanError::ProfileOnStop);
+    }
+    for t in &intent.tiers {
+        if !w.tiers.iter().any(|tier| &tier.name == t) {
+            return Err(PlanError::UnknownTier {
+                workload: w.name.clone(),
+                tier: t.clone(),
+            });
+        }
+    }
+    if let Some(p) = &intent.profile
+        && !w.tiers.iter().any(|t| t.scaling.contains_key(p))
+    {
+        let known: BTreeSet<String> = w
+            .tiers
+            .iter()
+            .flat_map(|t| t.scaling.keys().cloned())
+            .collect();
+        return Err(PlanError::UnknownProfile {
+            workload: w.name.clone(),
+            profile: p.clone(),
+            known: known.into_iter().collect(),
+        });
+    }
+    let mut plan = WorkloadPlan {
+        name: w.name.clone(),
+        region: w.region.clone(),
+        skipped: None,
+        observed: observed.is_some(),
+        waves: Vec::new(),
+        unmatched: Vec::new(),
+    };
+    if w.disabled {
+        plan.skipped = Some(
+            "the kill switch is on (`disabled: true`, DisableAllSchedulingActions = \"1\"): nothing is done".into(),
+        );
+        return Ok(plan);
+    }
+
+    let known: BTreeSet<&str> = w.tiers.iter().map(|t| t.name.as_str()).collect();
+    let mut by_tier: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
+    for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
+        match i.tier.as_deref() {
+            Some(t) if known.contains(t) => by_tier.entry(t).or_default().push(i),
+            _ if matches!(
+                i.state,
+                InstanceState::Terminated | InstanceState::ShuttingDown
+            ) => {}
+            tier => plan.unmatched.push(Unmatched {
+                instance: i.id.clone(),
+                name: i.name.clone(),
+                tier: tier.map(str::to_string),
+                state: i.state,
+            }),
+        }
+    }
+
+    plan.unmatched.sort_by(|a, b| a.instance.cmp(&b.instance));
+
+    let mut waves: BTreeMap<u32, Vec<TierPlan>> = BTreeMap::new();
+    for tier in &w.tiers {
+        if !intent.tiers.is_empty() && !intent.tiers.contains(&tier.name) {
+            continue;
+        }
+        let Some((sequence, _, _)) = settings(tier, intent.action) else {
+            continue;
+        };
+        let mut instances = by_tier.remove(tier.name.as_str()).unwrap_or_default();
+        instances.sort_by(|a, b| a.id.cmp(&b.id));
+        let tp = plan_tier(w, tier, observed.is_some(), &instances, intent);
+        waves.entry(sequence).or_default().push(tp);
+    }
+    plan.waves = waves
+        .into_iter()
+        .map(|(sequence, mut tiers)| {
+            tiers.sort_by(|a, b| a.name.cmp(&b.name));
+            Wave { sequence, tiers }
+        })
+        .collect();
+    // The delay after the last wave would wait for nothing.
+    if let Some(last) = plan.waves.last_mut() {
+        for t in &mut last.tiers {
+            t.steps.retain(|s| !matches!(s, Step::Delay { .. }));
+        }
+    }
+    Ok(plan)
+}
+
+/// (sequence, synchronous, delay) of the tier for the action, if it takes part.
+fn settings(tier: &Tier, action: Action) -> Option<(u32, bool, u32)> {
+    match action {
+        Action::Stop => tier
+            .stop
+            .as_ref()
+            .map(|s| (s.sequence, s.synchronous, s.delay_seconds)),
+        Action::Start => tier
+            .start
+            .as_ref()
+            .map(|s| (s.sequence, s.synchronous, s.delay_seconds)),
+    }
+}
+
+fn plan_tier(
+    w: &Workload,
+    tier: &Tier,
+    observed: bool,
+    instances: &[&Instance],
+    intent: &Intent,
+) -> TierPlan {
+    let (_, synchronous, delay) = settings(tier, intent.action).expect("tier takes part");
+    let mut tp = TierPlan {
+        name: tier.name.clone(),
+        synchronous,
+        steps: Vec::new(),
+        unchanged: Vec::new(),
+        held: Vec::new(),
+        notes: Vec::new(),
+    };
+    let note = |i: &Instance, reason: &str| InstanceNote {
+        instance: i.id.clone(),
+        name: i.name.clone(),
+        state: i.state,
+        reason: reason.to_string(),
+    };
+    let mut act: Vec<&Instance> = Vec::new();
+    let mut in_flight: Vec<String> = Vec::new();
+    for &i in instances {
+        use InstanceState as S;
+        match (intent.action, i.state) {
+            (Action::Stop, S::Running) | (Action::Start, S::Stopped) => act.push(i),
+            (Action::Stop, S::Stopped) => tp.unchanged.push(note(i, "already stopped")),
+            (Action::Start, S::Running) => tp.unchanged.push(note(i, "already running")),
+            (Action::Stop, S::Stopping) => {
+                tp.unchanged.push(note(i, "already stopping"));
+                in_flight.push(i.id.clone());
+            }
+            (Action::Start, S::Pending) => {
+                tp.unchanged.push(note(i, "already starting"));
+                in_flight.push(i.id.clone());
+            }
+            (Action::Stop, S::Pending) => tp.held.push(note(
+                i,
+                "pending: still starting, and AWS refuses to stop it until it runs; not stopped this run",
+            )),
+            (Action::Start, S::Stopping) => tp.held.push(note(
+                i,
+                "stopping: cannot be started until it has stopped; not started this run",
+            )),
+            (_, S::ShuttingDown | S::Terminated) => tp.unchanged.push(note(i, "terminated")),
+        }
+    }
+    let ids: Vec<String> = act.iter().map(|i| i.id.clone()).collect();
+    let batches = |ids: &[String]| -> Vec<Vec<String>> {
+        ids.chunks(intent.batch_size.max(1))
+            .map(<[String]>::to_vec)
+            .collect()
+    };
+    let acts = !observed || !ids.is_empty();
+    match intent.action {
+        Action::Stop => {
+            if let Some(o) = tier.stop.as_ref().and_then(|s| s.override_file.as_ref())
+                && acts
+            {
+                tp.steps.push(Step::OverrideCheck {
+                    file: o.file.clone(),
+                    os: o.os,
+                    instances: ids.clone(),
+                });
+            }
+            if acts {
+                tp.steps.push(Step::Stop {
+                    batches: batches(&ids),
+                });
+            }
+        }
+        Action::Start => {
+            if let Some(profile) = &intent.profile {
+                match tier.scaling.get(profile) {
+                    Some(to) => {
+                        let resizes: Vec<Resize> = act
+                            .iter()
+                            .filter(|i| &i.instance_type != to)
+                            .map(|i| Resize {
+                                instance: i.id.clone(),
+                                from: i.instance_type.clone(),
+                                to: to.clone(),
+                            })
+                            .collect();
+                        let same = act.len() - resizes.len();
+                        if same > 0 {
+                            tp.notes.push(format!("{same} already {to}: not resized"));
+                        }
+                        if !resizes.is_empty() || (!observed && acts) {
+                            if !observed {
+                                tp.notes.push(format!(
+                                    "instances not of type {to} are resized before the start"
+                                ));
+                            }
+                            tp.steps.push(Step::Resize { resizes });
+                            tp.steps.push(Step::ScaleDelay {
+                                seconds: w.scale_instance_delay_seconds,
+                            });
+                        }
+                    }
+                    None => tp.notes.push(format!(
+                        "no `{profile}` profile: started at its current type"
+                    )),
+                }
+            }
+            if acts {
+                tp.steps.push(Step::Start {
+                    batches: batches(&ids),
+                });
+            }
+        }
+    }
+    if synchronous && (acts || !in_flight.is_empty()) {
+        let mut waited: Vec<String> = ids.iter().cloned().chain(in_flight).collect();
+        waited.sort();
+        tp.steps.push(Step::Wait {
+            state: intent.action.target(),
+            instances: waited,
+            timeout_seconds: intent.wait_timeout_seconds,
+        });
+    }
+    if acts && delay > 0 {
+        tp.steps.push(Step::Delay { seconds: delay });
+    }
+    tp
+}
+
+/// Plans every workload; the first error stops planning.
+pub fn plan(
+    workloads: &[&Workload],
+    observed: Option<&crate::observe::Observed>,
+    intent: &Intent,
+) -> Result<Plan, PlanError> {
+    let mut out = Vec::new();
+    for w in workloads {
+        let o = observed.map(|o| o.workloads.get(&w.name).cloned().unwrap_or_default());
+        out.push(plan_workload(w, o.as_ref(), intent)?);
+    }
+    Ok(Plan {
+        version: PLAN_VERSION,
+        action: intent.action,
+        profile: intent.profile.clone(),
+        workloads: out,
+    })
+}
+
+/// Counts that summarise a plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Instances to stop or start.
+    pub act: usize,
+    /// Instances to resize.
+    pub resize: usize,
+    /// Instances whose override file is checked.
+    pub override_checks: usize,
+    /// Instances already in (or on the way to) the target state.
+    pub unchanged: usize,
+    /// Instances held back.
+    pub held: usize,
+    /// Instances no tier claims.
+    pub unmatched: usize,
+    /// Workloads skipped by the kill switch.
+    pub skipped: usize,
+}
+
+impl WorkloadPlan {
+    /// This workload's counts.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary {
+            unmatched: self.unmatched.len(),
+            skipped: usize::from(self.skipped.is_some()),
+            ..Summary::default()
+        };
+        for t in self.waves.iter().flat_map(|w| &w.tiers) {
+            s.unchanged += t.unchanged.len();
+            s.held += t.held.len();
+            for step in &t.steps {
+                match step {
+                    Step::Stop { batches } | Step::Start { batches } => {
+                        s.act += batches.iter().map(Vec::len).sum::<usize>();
+                    }
+                    Step::Resize { resizes } => s.resize += resizes.len(),
+                    Step::OverrideCheck { instances, .. } => s.override_checks += instances.len(),
+                    _ => {}
+                }
+            }
+        }
+        s
+    }
+
+    /// Whether a run would change anything (offline: whether any tier takes part).
+    pub fn has_actions(&self) -> bool {
+        self.waves.iter().flat_map(|w| &w.tiers).any(|t| {
+            t.steps.iter().any(|s| match s {
+                Step::Stop { batches } | Step::Start { batches } => {
+                    !self.observed || batches.iter().any(|b| !b.is_empty())
+                }
+                Step::Resize { resizes } => !resizes.is_empty(),
+                _ => false,
+            })
+        })
+    }
+}
+
+impl Plan {
+    /// Counts over every workload.
+    pub fn summary(&self) -> Summary {
+        self.workloads
+            .iter()
+            .map(WorkloadPlan::summary)
+            .fold(Summary::default(), |a, b| Summary {
+                act: a.act + b.act,
+                resize: a.resize + b.resize,
+                override_checks: a.override_checks + b.override_checks,
+                unchanged: a.unchanged + b.unchanged,
+                held: a.held + b.held,
+                unmatched: a.unmatched + b.unmatched,
+                skipped: a.skipped + b.skipped,
+            })
+    }
+
+    /// Whether a run would change anything.
+    pub fn has_actions(&self) -> bool {
+        self.workloads.iter().any(WorkloadPlan::has_actions)
+    }
+}
+
+#[cfg(test)]
+mod tests;
