@@ -26,6 +26,7 @@
 pub mod aws;
 pub mod cli;
 pub mod error;
+pub mod execute;
 pub mod exit;
 pub mod guest;
 pub mod load;

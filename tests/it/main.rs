@@ -6,6 +6,7 @@ mod cli;
 mod emulator;
 mod plan;
 mod schema;
+mod ssm;
 mod support;
 mod sync;
 mod validate;

@@ -1,0 +1,1 @@
+//! SSM Run Command: the override-file check (being written).

@@ -1,0 +1,1 @@
+//! The override-file check over SSM, against the emulator (being written).
