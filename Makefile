@@ -13,7 +13,7 @@ EMULATOR_LOCK := tests/emulator/requirements.lock
 CARGO ?= cargo
 TIERCTL := $(or $(CARGO_TARGET_DIR),target)/debug/tierctl
 
-.PHONY: help venv build test test-rust test-emulator demo lint fmt bench clean
+.PHONY: help venv build test test-rust test-emulator test-workflows demo lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -28,24 +28,33 @@ venv: $(VENV_STAMP) ## Create the Python venv with the AWS emulator (moto, pinne
 build: ## Build tierctl (debug)
 	$(CARGO) build
 
-test: venv ## Run every test: Rust unit + end-to-end (against the emulator), emulator self-tests, schema drift, examples
+test: venv ## Run every test: Rust unit + end-to-end (against the emulator), emulator and workflow-script tests, schema drift, examples, the demo
 	$(MAKE) --no-print-directory test-emulator
+	$(MAKE) --no-print-directory test-workflows
 	$(MAKE) --no-print-directory test-rust
 	$(TIERCTL) schema --check
 	$(TIERCTL) validate workloads
+	TIERCTL=$(TIERCTL) TIERCTL_EMULATOR_PYTHON=$(VENV_PY) NO_COLOR=1 tests/demo/demo.sh > /dev/null
 
 test-rust:
 	TIERCTL_EMULATOR_PYTHON=$(CURDIR)/$(VENV_PY) $(CARGO) test --all-targets
 
 test-emulator: venv
-	cd tests/emulator && ../../$(VENV_PY) -m unittest discover -s tests
+	cd tests/emulator && PYTHONDONTWRITEBYTECODE=1 ../../$(VENV_PY) -m unittest discover -s tests
 
-demo: venv build ## The main job on the embedded example: emulator, example fleet, validate (sync, plan, run as they land)
+test-workflows: venv ## Workflow scripts, with fake tierctl and gh
+	PYTHONDONTWRITEBYTECODE=1 $(VENV_PY) -m unittest discover -s tests/workflows
+
+demo: venv build ## The main job on the built-in example: emulator, example fleet, validate, sync, plan, run
 	TIERCTL=$(TIERCTL) TIERCTL_EMULATOR_PYTHON=$(VENV_PY) tests/demo/demo.sh
 
-lint: ## cargo fmt --check and clippy -D warnings
+lint: ## cargo fmt --check, clippy -D warnings, actionlint on the workflows
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	tests/workflows/lint.sh
+
+bench: venv build ## Benchmarks against the emulator: AWS calls and wall time of sync, plan, override checks and runs
+	$(VENV_PY) tests/bench/bench.py --tierctl $(TIERCTL)
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -406,7 +406,7 @@ tiers:
     start:
       sequence: 0
       synchronous: true
-      delaySeconds: 30
+      delaySeconds: 10
     scaling:
       default: t3.small
       performant: r5.2xlarge

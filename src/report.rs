@@ -271,3 +271,219 @@ pub fn plan_markdown(plan: &Plan, specs: &[&Workload]) -> String {
     }
     out
 }
+
+use crate::execute::{Outcome, RunReport, Status};
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Stopped => "stopped",
+        Status::Started => "started",
+        Status::WouldStop => "would stop",
+        Status::WouldStart => "would start",
+        Status::Unchanged => "unchanged",
+        Status::Bypassed => "bypassed",
+        Status::HeldBack => "held back",
+        Status::Failed => "failed",
+        Status::NotAttempted => "not attempted",
+    }
+}
+
+/// `2 stopped, 1 bypassed` for a set of outcomes.
+pub fn counts<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> String {
+    let mut by: std::collections::BTreeMap<Status, usize> = std::collections::BTreeMap::new();
+    for o in outcomes {
+        *by.entry(o.status).or_default() += 1;
+    }
+    if by.is_empty() {
+        return "no instances".into();
+    }
+    by.iter()
+        .map(|(s, n)| format!("{n} {}", status_word(*s)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+/// The end-of-run summary: per workload and tier, counts, and every
+/// instance that needs a human (bypassed, held back, failed, not attempted).
+pub fn run_text(report: &RunReport, color: bool) -> String {
+    let p = Paint(color);
+    let action = report.action.as_str();
+    let dry = if report.dry_run {
+        " (dry run: nothing was changed)"
+    } else {
+        ""
+    };
+    let mut out = String::new();
+    for w in &report.workloads {
+        out.push_str(&p.bold(format!(
+            "{action} {}: {} in {}{dry}\n",
+            w.name,
+            counts(w.outcomes.iter()),
+            seconds(w.elapsed_ms)
+        )));
+        if let Some(why) = &w.skipped {
+            out.push_str(&format!("  skipped: {why}\n"));
+        }
+        let mut tiers: Vec<&str> = Vec::new();
+        for o in &w.outcomes {
+            if !tiers.contains(&o.tier.as_str()) {
+                tiers.push(&o.tier);
+            }
+        }
+        for tier in tiers {
+            let of_tier: Vec<&Outcome> = w.outcomes.iter().filter(|o| o.tier == tier).collect();
+            out.push_str(&format!("  {tier}: {}\n", counts(of_tier.iter().copied())));
+            for o in of_tier {
+                let line = match o.status {
+                    Status::Bypassed | Status::HeldBack | Status::Failed | Status::NotAttempted => {
+                        format!(
+                            "    {} {}: {}\n",
+                            o.instance,
+                            status_word(o.status),
+                            o.detail.as_deref().unwrap_or_default()
+                        )
+                    }
+                    _ if o.new_type.is_some() => format!(
+                        "    {} {} as {} (was {})\n",
+                        o.instance,
+                        status_word(o.status),
+                        o.new_type.as_deref().unwrap_or_default(),
+                        o.old_type.as_deref().unwrap_or_default()
+                    ),
+                    _ => continue,
+                };
+                out.push_str(&if o.status == Status::Failed {
+                    p.warn(line)
+                } else {
+                    line
+                });
+            }
+        }
+        if w.halted {
+            out.push_str(&p.warn(
+                "  later waves halted after a failure (--continue-on-error goes on)\n".to_string(),
+            ));
+        }
+    }
+    let interrupted = if report.interrupted {
+        " (interrupted)"
+    } else {
+        ""
+    };
+    out.push_str(&p.bold(format!(
+        "Run: {action}: {} in {}{interrupted}{dry}\n",
+        counts(report.outcomes()),
+        seconds(report.elapsed_ms)
+    )));
+    out
+}
+
+/// The run as markdown, for the GitHub step summary.
+pub fn run_markdown(report: &RunReport) -> String {
+    let action = report.action.as_str();
+    let mut out = format!(
+        "### tierctl run: {action}{}\n\n| workload | result | time |\n|---|---|---|\n",
+        if report.dry_run { " (dry run)" } else { "" }
+    );
+    for w in &report.workloads {
+        let result = match &w.skipped {
+            Some(why) => format!("skipped: {why}"),
+            None => counts(w.outcomes.iter()),
+        };
+        out.push_str(&format!(
+            "| `{}` | {result} | {} |\n",
+            w.name,
+            seconds(w.elapsed_ms)
+        ));
+    }
+    let attention: Vec<&Outcome> = report
+        .outcomes()
+        .filter(|o| {
+            matches!(
+                o.status,
+                Status::Bypassed | Status::HeldBack | Status::Failed | Status::NotAttempted
+            )
+        })
+        .collect();
+    if !attention.is_empty() {
+        out.push_str("\n<details><summary>Instances that need attention</summary>\n\n| workload | tier | instance | status | detail |\n|---|---|---|---|---|\n");
+        for o in attention {
+            out.push_str(&format!(
+                "| `{}` | `{}` | `{}` | {} | {} |\n",
+                o.workload,
+                o.tier,
+                o.instance,
+                status_word(o.status),
+                o.detail.as_deref().unwrap_or_default().replace('|', "\\|")
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
+    out.push('\n');
+    out
+}
+
+/// Progress on stderr: a spinner per tier on a terminal, plain lines otherwise.
+pub struct TierProgress {
+    bars: Option<indicatif::MultiProgress>,
+    active: std::sync::Mutex<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
+    started: std::time::Instant,
+    verb: &'static str,
+}
+
+impl TierProgress {
+    /// Progress for a run of `action`; bars only when stderr is a terminal.
+    pub fn new(action: crate::plan::Action, dry_run: bool) -> Self {
+        use std::io::IsTerminal;
+        let tty = std::io::stderr().is_terminal();
+        TierProgress {
+            bars: tty.then(indicatif::MultiProgress::new),
+            active: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            started: std::time::Instant::now(),
+            verb: match (action, dry_run) {
+                (_, true) => "checking",
+                (crate::plan::Action::Stop, false) => "stopping",
+                (crate::plan::Action::Start, false) => "starting",
+            },
+        }
+    }
+}
+
+impl crate::execute::Progress for TierProgress {
+    fn tier_started(&self, workload: &str, tier: &str, instances: usize) {
+        let msg = format!(
+            "{workload}/{tier}: {} {}",
+            self.verb,
+            plural(instances, "instance")
+        );
+        match &self.bars {
+            Some(m) => {
+                let bar = m.add(indicatif::ProgressBar::new_spinner());
+                bar.set_message(msg);
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+                self.active
+                    .lock()
+                    .expect("progress lock")
+                    .insert(format!("{workload}/{tier}"), bar);
+            }
+            None => eprintln!("[{:>6.1}s] {msg}", self.started.elapsed().as_secs_f64()),
+        }
+    }
+
+    fn tier_finished(&self, workload: &str, tier: &str, outcomes: &[Outcome]) {
+        let msg = format!("{workload}/{tier}: {}", counts(outcomes.iter()));
+        match self
+            .active
+            .lock()
+            .expect("progress lock")
+            .remove(&format!("{workload}/{tier}"))
+        {
+            Some(bar) => bar.finish_with_message(msg),
+            None => eprintln!("[{:>6.1}s] {msg}", self.started.elapsed().as_secs_f64()),
+        }
+    }
+}

@@ -20,6 +20,8 @@
 # pull request changes the configuration, which is what pull requests do: not
 # a failure); 1 when validation or any tierctl command failed. The body is
 # written in every case, so the comment step can still post it.
+# Markdown code spans are written in single quotes on purpose:
+# shellcheck disable=SC2016
 set -euo pipefail
 
 TIERCTL=${TIERCTL:-tierctl}
@@ -131,7 +133,13 @@ fi
 header() {
   printf '%s\n## tierctl plan\n\n' "$MARKER"
   case $status in
-    ok) printf ':white_check_mark: Valid; no configuration drift.' ;;
+    ok)
+      if [[ $MODE == online ]]; then
+        printf ':white_check_mark: Valid; no configuration drift.'
+      else
+        printf ':white_check_mark: Valid (configuration drift not checked offline).'
+      fi
+      ;;
     drift) printf ':memo: Valid; merging this pull request changes the DynamoDB configuration (see below).' ;;
     failed) printf ':x: **tierctl failed**: see below and the job log.' ;;
   esac

@@ -65,7 +65,7 @@ fi
 
 args=(run "$ACTION" "${targets[@]}" --from dynamodb)
 if [[ -n $PROFILE ]]; then
-  if [[ ! $PROFILE =~ ^[A-Za-z0-9_.-]{1,64}$ ]]; then
+  if [[ ! $PROFILE =~ ^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$ ]]; then
     echo "::error title=tierctl run::profile: '$PROFILE' is not a profile name"
     exit 1
   fi

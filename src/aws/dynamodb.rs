@@ -261,3 +261,139 @@ fn string_attribute(name: &str) -> AttributeDefinition {
         .build()
         .expect("name and type are set")
 }
+
+/// The current holder of a lock item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// Who.
+    pub holder: String,
+    /// Lease end, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+fn lock_holder(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> Option<LockHolder> {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let holder = item.get("Holder").and_then(|v| v.as_s().ok()).cloned()?;
+    let expires_at = item
+        .get("ExpiresAt")
+        .and_then(|v| match v {
+            V::N(n) | V::S(n) => n.parse().ok(),
+            _ => None,
+        })
+        .unwrap_or(0);
+    Some(LockHolder { holder, expires_at })
+}
+
+impl Dynamo {
+    /// Takes the lease `id` unless someone else holds an unexpired one.
+    ///
+    /// `Ok(Err(holder))` names whoever holds it.
+    pub async fn acquire_lock(
+        &self,
+        table: &str,
+        id: &str,
+        holder: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<Result<(), LockHolder>, AwsError> {
+        use aws_sdk_dynamodb::types::{AttributeValue as V, ReturnValuesOnConditionCheckFailure};
+        let res = self
+            .client
+            .put_item()
+            .table_name(table)
+            .item("LockId", V::S(id.into()))
+            .item("Holder", V::S(holder.into()))
+            .item("AcquiredAt", V::N(now.to_string()))
+            .item("ExpiresAt", V::N(expires_at.to_string()))
+            .condition_expression(
+                "attribute_not_exists(LockId) OR ExpiresAt < :now OR Holder = :me",
+            )
+            .expression_attribute_values(":now", V::N(now.to_string()))
+            .expression_attribute_values(":me", V::S(holder.into()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => {
+                use aws_sdk_dynamodb::operation::put_item::PutItemError;
+                if let Some(PutItemError::ConditionalCheckFailedException(c)) = e.as_service_error()
+                {
+                    let held = c.item().and_then(lock_holder).unwrap_or(LockHolder {
+                        holder: "someone else".into(),
+                        expires_at: 0,
+                    });
+                    return Ok(Err(held));
+                }
+                Err(AwsError::from_sdk("dynamodb:PutItem", e))
+            }
+        }
+    }
+
+    /// Extends a lease this holder owns. `Ok(false)` when it was lost.
+    pub async fn renew_lock(
+        &self,
+        table: &str,
+        id: &str,
+        holder: &str,
+        expires_at: i64,
+    ) -> Result<bool, AwsError> {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        let res = self
+            .client
+            .update_item()
+            .table_name(table)
+            .key("LockId", V::S(id.into()))
+            .update_expression("SET ExpiresAt = :e")
+            .condition_expression("Holder = :me")
+            .expression_attribute_values(":e", V::N(expires_at.to_string()))
+            .expression_attribute_values(":me", V::S(holder.into()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = AwsError::from_sdk("dynamodb:UpdateItem", e);
+                if err.kind == AwsErrorKind::Conflict {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Removes a lease: only this holder's, or any (`holder` = None, for `unlock`).
+    pub async fn release_lock(
+        &self,
+        table: &str,
+        id: &str,
+        holder: Option<&str>,
+    ) -> Result<Option<LockHolder>, AwsError> {
+        use aws_sdk_dynamodb::types::{AttributeValue as V, ReturnValue};
+        let mut req = self
+            .client
+            .delete_item()
+            .table_name(table)
+            .key("LockId", V::S(id.into()))
+            .return_values(ReturnValue::AllOld);
+        if let Some(h) = holder {
+            req = req
+                .condition_expression("Holder = :me")
+                .expression_attribute_values(":me", V::S(h.into()));
+        }
+        match req.send().await {
+            Ok(out) => Ok(out.attributes().and_then(lock_holder)),
+            Err(e) => {
+                let err = AwsError::from_sdk("dynamodb:DeleteItem", e);
+                if err.kind == AwsErrorKind::Conflict {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! EC2: reading a workload's instances (and, for runs, changing their state).
 
+use std::collections::BTreeMap;
+
 use aws_config::SdkConfig;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::Filter;
@@ -16,9 +18,22 @@ pub struct Ec2 {
 
 impl Ec2 {
     /// A client in `region`.
+    ///
+    /// EC2 uses adaptive retries: a run sends bursts of calls against
+    /// per-account token buckets, and client-side rate limiting after the
+    /// first throttle keeps the burst from failing, on top of our own pacing.
     pub fn new(config: &SdkConfig, region: &str) -> Self {
+        let retry = match config.retry_config() {
+            Some(r) if std::env::var_os("AWS_RETRY_MODE").is_some() => r.clone(),
+            Some(r) => aws_smithy_types::retry::RetryConfig::adaptive()
+                .with_max_attempts(r.max_attempts())
+                .with_initial_backoff(r.initial_backoff())
+                .with_max_backoff(r.max_backoff()),
+            None => aws_smithy_types::retry::RetryConfig::adaptive(),
+        };
         let conf = aws_sdk_ec2::config::Builder::from(config)
             .region(aws_config::Region::new(region.to_string()))
+            .retry_config(retry)
             .build();
         Ec2 {
             client: Client::from_conf(conf),
@@ -84,6 +99,102 @@ impl Ec2 {
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out.dedup_by(|a, b| a.id == b.id);
         Ok(out)
+    }
+}
+
+impl Ec2 {
+    /// `StopInstances` (with `DryRun`, a permission check only).
+    pub async fn stop(&self, ids: &[String], dry_run: bool) -> Result<(), AwsError> {
+        let res = self
+            .client
+            .stop_instances()
+            .set_instance_ids(Some(ids.to_vec()))
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_ok(
+            res.map(|_| ())
+                .map_err(|e| AwsError::from_sdk("ec2:StopInstances", e)),
+        )
+    }
+
+    /// `StartInstances` (with `DryRun`, a permission check only).
+    pub async fn start(&self, ids: &[String], dry_run: bool) -> Result<(), AwsError> {
+        let res = self
+            .client
+            .start_instances()
+            .set_instance_ids(Some(ids.to_vec()))
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_ok(
+            res.map(|_| ())
+                .map_err(|e| AwsError::from_sdk("ec2:StartInstances", e)),
+        )
+    }
+
+    /// Changes a stopped instance's type.
+    pub async fn set_type(
+        &self,
+        id: &str,
+        instance_type: &str,
+        dry_run: bool,
+    ) -> Result<(), AwsError> {
+        let res = self
+            .client
+            .modify_instance_attribute()
+            .instance_id(id)
+            .instance_type(
+                aws_sdk_ec2::types::AttributeValue::builder()
+                    .value(instance_type)
+                    .build(),
+            )
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_ok(
+            res.map(|_| ())
+                .map_err(|e| AwsError::from_sdk("ec2:ModifyInstanceAttribute", e)),
+        )
+    }
+
+    /// States of exactly these instances (`DescribeInstances` by id, at most
+    /// 1000 ids per call as AWS advises).
+    pub async fn states(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, InstanceState>, AwsError> {
+        let mut out = BTreeMap::new();
+        for chunk in ids.chunks(1000) {
+            let mut pages = self
+                .client
+                .describe_instances()
+                .set_instance_ids(Some(chunk.to_vec()))
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| AwsError::from_sdk("ec2:DescribeInstances", e))?;
+                for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                    if let (Some(id), Some(state)) = (
+                        i.instance_id(),
+                        i.state()
+                            .and_then(|s| s.name())
+                            .and_then(|n| InstanceState::parse(n.as_str())),
+                    ) {
+                        out.insert(id.to_string(), state);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// With `DryRun`, success is signalled by the `DryRunOperation` error.
+fn dry_run_ok(res: Result<(), AwsError>) -> Result<(), AwsError> {
+    match res {
+        Err(e) if e.code.as_deref() == Some("DryRunOperation") => Ok(()),
+        other => other,
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod dynamodb;
 pub mod ec2;
+pub mod effects;
 pub mod ssm;
 
 use std::time::Duration;

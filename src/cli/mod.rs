@@ -4,8 +4,10 @@
 
 mod import;
 mod plan;
+mod run;
 mod schema;
 mod sync;
+mod unlock;
 mod validate;
 
 use std::path::PathBuf;
@@ -91,6 +93,10 @@ enum Command {
     Sync(sync::Args),
     /// Show what `run stop|start` would do, tier by tier, and the config diff. Changes nothing.
     Plan(plan::Args),
+    /// Stop or start workloads: observe, plan, execute, tier by tier.
+    Run(run::Args),
+    /// Remove a stale run lock.
+    Unlock(unlock::Args),
     /// Turn the original tool's DynamoDB items into workload YAML files.
     Import(import::Args),
     /// Write (or check) the JSON Schema generated from the spec types.
@@ -144,6 +150,8 @@ pub fn run() -> anyhow::Result<Exit> {
         Command::Sync(args) => sync::run(&global, args),
         Command::Import(args) => import::run(&global, args),
         Command::Plan(args) => plan::run(&global, args),
+        Command::Run(args) => run::run(&global, args),
+        Command::Unlock(args) => unlock::run(&global, args),
     }
 }
 

@@ -1,4 +1,38 @@
-//! Executing a plan (work in progress).
+//! Executing a plan: walks the waves, tiers and steps of a [`Plan`] through
+//! an [`Effects`] implementation (AWS, or a test double) and records one
+//! [`Outcome`] per instance. It decides nothing the plan did not decide,
+//! except what only running can tell: which guests answered, which calls
+//! failed, which instances reached their state in time.
+//!
+//! - Workloads run concurrently; waves in order; the tiers of a wave
+//!   concurrently; a tier's steps in order; a step's batches concurrently,
+//!   bounded, and paced by EC2's throttling buckets.
+//! - A batch that fails as a whole is split: instances the error names are
+//!   set aside, the rest retried; an error naming nobody bisects the batch,
+//!   so one broken instance never blocks its tier.
+//! - A tier that did not fully reach its target state halts the later waves
+//!   of its workload (later tiers depend on earlier ones), unless
+//!   `continue_on_error`.
+//! - Cancellation (Ctrl-C): no new steps or batches; calls in flight finish.
+
+mod batch;
+pub mod lock;
+pub mod pace;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::aws::AwsError;
+use crate::observe::InstanceState;
+use crate::plan::{Action, Plan, Step, TierPlan, WorkloadPlan};
+use crate::spec::GuestOs;
+use pace::Pacer;
 
 /// What an override check found on one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,3 +45,704 @@ pub enum CheckOutcome {
     /// unreadable output, any error): keep it running (held back), with why.
     Unchecked(String),
 }
+
+/// An override check to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideCheck {
+    /// Guest OS.
+    pub os: GuestOs,
+    /// The file.
+    pub file: String,
+    /// Overall deadline.
+    pub timeout: Duration,
+    /// Audit copy of the output (never read back).
+    pub output_bucket: Option<String>,
+    /// Key prefix for the audit copy.
+    pub output_prefix: Option<String>,
+}
+
+/// The side effects a run needs, batch-shaped. Implemented with the AWS SDK
+/// in `aws::effects`, and by doubles in tests.
+pub trait Effects: Send + Sync + 'static {
+    /// `StopInstances` for these ids (all or nothing, as AWS does it).
+    fn stop(
+        &self,
+        region: &str,
+        ids: &[String],
+        dry_run: bool,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// `StartInstances` for these ids (all or nothing).
+    fn start(
+        &self,
+        region: &str,
+        ids: &[String],
+        dry_run: bool,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Current states of exactly these instances.
+    fn states(
+        &self,
+        region: &str,
+        ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, InstanceState>, AwsError>> + Send;
+    /// Changes one stopped instance's type.
+    fn resize(
+        &self,
+        region: &str,
+        id: &str,
+        to: &str,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Asks each guest about the override file; one outcome per id.
+    fn check_overrides(
+        &self,
+        region: &str,
+        check: &OverrideCheck,
+        ids: &[String],
+    ) -> impl Future<Output = BTreeMap<String, CheckOutcome>> + Send;
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// No state-changing calls (EC2 `DryRun` checks permissions instead).
+    pub dry_run: bool,
+    /// Go on with later waves after a tier failed.
+    pub continue_on_error: bool,
+    /// Batches in flight per step.
+    pub concurrency: usize,
+    /// Deadline of an override check.
+    pub check_timeout: Duration,
+    /// Longest pause between two state polls of a wait.
+    pub max_poll_interval: Duration,
+    /// Instance ids per Stop/StartInstances call.
+    pub batch_size: usize,
+}
+
+impl Options {
+    fn batch_size_hint(&self) -> usize {
+        self.batch_size.max(1)
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            dry_run: false,
+            continue_on_error: false,
+            concurrency: 4,
+            check_timeout: Duration::from_secs(120),
+            max_poll_interval: Duration::from_secs(1),
+            batch_size: crate::plan::DEFAULT_BATCH_SIZE,
+        }
+    }
+}
+
+/// What happened to one instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// Stop accepted (and, for synchronous tiers, confirmed).
+    Stopped,
+    /// Start accepted (and, for synchronous tiers, confirmed).
+    Started,
+    /// Dry run: would have been stopped.
+    WouldStop,
+    /// Dry run: would have been started.
+    WouldStart,
+    /// Already in (or on its way to) the target state.
+    Unchanged,
+    /// Its owner's override file is present: kept running on purpose.
+    Bypassed,
+    /// Not acted on for safety (could not be checked, transitional state, resize not possible...).
+    HeldBack,
+    /// An AWS call for it failed, or it did not reach its state in time.
+    Failed,
+    /// Not tried: an earlier wave failed, or the run was interrupted.
+    NotAttempted,
+}
+
+/// One instance's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// Workload.
+    pub workload: String,
+    /// Tier.
+    pub tier: String,
+    /// Instance id.
+    pub instance: String,
+    /// What happened.
+    pub status: Status,
+    /// Why, in words (the AWS error for failures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The AWS error code, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Type before a resize.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_type: Option<String>,
+    /// Type after a resize.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_type: Option<String>,
+    /// Milliseconds from the start of the run to this outcome.
+    pub at_ms: u64,
+}
+
+/// One workload's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadReport {
+    /// Workload.
+    pub name: String,
+    /// Why nothing was done, if so (kill switch, lock held...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Whether later waves were halted after a failure.
+    pub halted: bool,
+    /// Per instance, sorted by tier order then id.
+    pub outcomes: Vec<Outcome>,
+    /// Milliseconds the workload took.
+    pub elapsed_ms: u64,
+}
+
+/// A whole run's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// Stop or start.
+    pub action: Action,
+    /// Dry run.
+    pub dry_run: bool,
+    /// Interrupted by the operator.
+    pub interrupted: bool,
+    /// Per workload.
+    pub workloads: Vec<WorkloadReport>,
+    /// Milliseconds the run took.
+    pub elapsed_ms: u64,
+}
+
+impl RunReport {
+    /// Every outcome.
+    pub fn outcomes(&self) -> impl Iterator<Item = &Outcome> {
+        self.workloads.iter().flat_map(|w| &w.outcomes)
+    }
+
+    /// Number of outcomes with this status.
+    pub fn count(&self, s: Status) -> usize {
+        self.outcomes().filter(|o| o.status == s).count()
+    }
+}
+
+/// Progress events, for bars and log lines.
+pub trait Progress: Send + Sync + 'static {
+    /// A tier begins.
+    fn tier_started(&self, workload: &str, tier: &str, instances: usize);
+    /// A tier ends.
+    fn tier_finished(&self, workload: &str, tier: &str, outcomes: &[Outcome]);
+}
+
+/// No progress output.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn tier_started(&self, _: &str, _: &str, _: usize) {}
+    fn tier_finished(&self, _: &str, _: &str, _: &[Outcome]) {}
+}
+
+/// Shared by every task of a run.
+struct Ctx<E, P> {
+    effects: Arc<E>,
+    progress: Arc<P>,
+    pacer: Pacer,
+    options: Options,
+    action: Action,
+    cancel: watch::Receiver<bool>,
+    started: Instant,
+    ssm_output: BTreeMap<String, (Option<String>, Option<String>)>,
+}
+
+impl<E, P> Ctx<E, P> {
+    fn cancelled(&self) -> bool {
+        *self.cancel.borrow()
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Sleeps, waking early when cancelled. Returns false when cancelled.
+    async fn sleep(&self, d: Duration) -> bool {
+        let mut cancel = self.cancel.clone();
+        tokio::select! {
+            () = tokio::time::sleep(d) => !self.cancelled(),
+            _ = cancel.wait_for(|c| *c) => false,
+        }
+    }
+}
+
+/// Where SSM should copy check output, per workload (bucket, prefix).
+pub type SsmOutputs = BTreeMap<String, (Option<String>, Option<String>)>;
+
+/// Runs a plan to the end (or until cancelled) and reports every instance.
+pub async fn execute<E: Effects, P: Progress>(
+    plan: &Plan,
+    effects: Arc<E>,
+    progress: Arc<P>,
+    options: Options,
+    ssm_output: SsmOutputs,
+    cancel: watch::Receiver<bool>,
+) -> RunReport {
+    let ctx = Arc::new(Ctx {
+        effects,
+        progress,
+        pacer: Pacer::default(),
+        options,
+        action: plan.action,
+        cancel,
+        started: Instant::now(),
+        ssm_output,
+    });
+    let mut set = tokio::task::JoinSet::new();
+    for (index, w) in plan.workloads.iter().enumerate() {
+        let ctx = Arc::clone(&ctx);
+        let w = w.clone();
+        set.spawn(async move { (index, run_workload(&ctx, &w).await) });
+    }
+    let mut reports: Vec<(usize, WorkloadReport)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(r) => reports.push(r),
+            Err(e) => tracing::error!("a workload task failed: {e}"),
+        }
+    }
+    reports.sort_by_key(|(i, _)| *i);
+    RunReport {
+        action: plan.action,
+        dry_run: ctx.options.dry_run,
+        interrupted: ctx.cancelled(),
+        workloads: reports.into_iter().map(|(_, r)| r).collect(),
+        elapsed_ms: ctx.now_ms(),
+    }
+}
+
+async fn run_workload<E: Effects, P: Progress>(
+    ctx: &Arc<Ctx<E, P>>,
+    w: &WorkloadPlan,
+) -> WorkloadReport {
+    let begin = ctx.now_ms();
+    let mut report = WorkloadReport {
+        name: w.name.clone(),
+        skipped: w.skipped.clone(),
+        halted: false,
+        outcomes: Vec::new(),
+        elapsed_ms: 0,
+    };
+    for wave in &w.waves {
+        if report.halted || ctx.cancelled() {
+            let why = if ctx.cancelled() {
+                "interrupted before this wave"
+            } else {
+                "an earlier wave did not complete; later waves are halted (--continue-on-error goes on)"
+            };
+            for t in &wave.tiers {
+                report.outcomes.extend(not_attempted(ctx, &w.name, t, why));
+            }
+            continue;
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for t in &wave.tiers {
+            let ctx = Arc::clone(ctx);
+            let (workload, region, tier) = (w.name.clone(), w.region.clone(), t.clone());
+            set.spawn(async move { run_tier(&ctx, &workload, &region, &tier).await });
+        }
+        let mut wave_ok = true;
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(outcomes) => {
+                    wave_ok &= !outcomes.iter().any(|o| o.status == Status::Failed);
+                    report.outcomes.extend(outcomes);
+                }
+                Err(e) => {
+                    wave_ok = false;
+                    tracing::error!(workload = %w.name, "a tier task failed: {e}");
+                }
+            }
+        }
+        if !wave_ok && !ctx.options.continue_on_error {
+            report.halted = true;
+        }
+    }
+    report.elapsed_ms = ctx.now_ms() - begin;
+    report
+}
+
+/// Every instance a tier plan names, as "not attempted".
+fn not_attempted<E, P>(ctx: &Ctx<E, P>, workload: &str, t: &TierPlan, why: &str) -> Vec<Outcome> {
+    let mut ids: BTreeSet<String> = targets(t).into_iter().collect();
+    ids.extend(t.unchanged.iter().map(|n| n.instance.clone()));
+    ids.extend(t.held.iter().map(|n| n.instance.clone()));
+    ids.into_iter()
+        .map(|id| {
+            outcome(
+                ctx,
+                workload,
+                &t.name,
+                &id,
+                Status::NotAttempted,
+                Some(why.to_string()),
+            )
+        })
+        .collect()
+}
+
+/// The instances a tier's stop or start step names.
+fn targets(t: &TierPlan) -> Vec<String> {
+    t.steps
+        .iter()
+        .find_map(|s| match s {
+            Step::Stop { batches } | Step::Start { batches } => {
+                Some(batches.iter().flatten().cloned().collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn outcome<E, P>(
+    ctx: &Ctx<E, P>,
+    workload: &str,
+    tier: &str,
+    id: &str,
+    status: Status,
+    detail: Option<String>,
+) -> Outcome {
+    Outcome {
+        workload: workload.to_string(),
+        tier: tier.to_string(),
+        instance: id.to_string(),
+        status,
+        detail,
+        error_code: None,
+        old_type: None,
+        new_type: None,
+        at_ms: ctx.now_ms(),
+    }
+}
+
+fn failed<E, P>(
+    ctx: &Ctx<E, P>,
+    workload: &str,
+    tier: &str,
+    id: &str,
+    e: &AwsError,
+    what: &str,
+) -> Outcome {
+    Outcome {
+        error_code: e.code.clone(),
+        ..outcome(
+            ctx,
+            workload,
+            tier,
+            id,
+            Status::Failed,
+            Some(format!("{what}: {e}")),
+        )
+    }
+}
+
+async fn run_tier<E: Effects, P: Progress>(
+    ctx: &Ctx<E, P>,
+    workload: &str,
+    region: &str,
+    t: &TierPlan,
+) -> Vec<Outcome> {
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for n in &t.unchanged {
+        outcomes.push(outcome(
+            ctx,
+            workload,
+            &t.name,
+            &n.instance,
+            Status::Unchanged,
+            Some(n.reason.clone()),
+        ));
+    }
+    for n in &t.held {
+        outcomes.push(outcome(
+            ctx,
+            workload,
+            &t.name,
+            &n.instance,
+            Status::HeldBack,
+            Some(n.reason.clone()),
+        ));
+    }
+    // Instances still to act on; each step may set some aside.
+    let mut pending: BTreeSet<String> = targets(t).into_iter().collect();
+    let mut acted: BTreeSet<String> = BTreeSet::new();
+    let mut resized: BTreeMap<String, (String, String)> = BTreeMap::new();
+    ctx.progress.tier_started(workload, &t.name, pending.len());
+    let dry = ctx.options.dry_run;
+
+    for step in &t.steps {
+        if ctx.cancelled() {
+            break;
+        }
+        match step {
+            Step::OverrideCheck { file, os, .. } => {
+                if pending.is_empty() {
+                    continue;
+                }
+                let (bucket, prefix) = ctx.ssm_output.get(workload).cloned().unwrap_or_default();
+                let check = OverrideCheck {
+                    os: *os,
+                    file: file.clone(),
+                    timeout: ctx.options.check_timeout,
+                    output_bucket: bucket,
+                    output_prefix: prefix,
+                };
+                let ids: Vec<String> = pending.iter().cloned().collect();
+                let answers = ctx.effects.check_overrides(region, &check, &ids).await;
+                for id in ids {
+                    match answers.get(&id) {
+                        Some(CheckOutcome::Absent) => {}
+                        Some(CheckOutcome::Present) => {
+                            pending.remove(&id);
+                            outcomes.push(outcome(
+                                ctx,
+                                workload,
+                                &t.name,
+                                &id,
+                                Status::Bypassed,
+                                Some(format!("override file {file} is present")),
+                            ));
+                        }
+                        Some(CheckOutcome::Unchecked(why)) => {
+                            pending.remove(&id);
+                            outcomes.push(outcome(
+                                ctx,
+                                workload,
+                                &t.name,
+                                &id,
+                                Status::HeldBack,
+                                Some(format!("override file could not be checked: {why}")),
+                            ));
+                        }
+                        None => {
+                            pending.remove(&id);
+                            outcomes.push(outcome(
+                                ctx,
+                                workload,
+                                &t.name,
+                                &id,
+                                Status::HeldBack,
+                                Some("override check gave no answer".into()),
+                            ));
+                        }
+                    }
+                }
+            }
+            Step::Resize { resizes } => {
+                let todo: Vec<_> = resizes
+                    .iter()
+                    .filter(|r| pending.contains(&r.instance))
+                    .collect();
+                let mut set = tokio::task::JoinSet::new();
+                for r in todo {
+                    ctx.pacer.acquire(region, pace::Call::Modify, 1).await;
+                    let effects = Arc::clone(&ctx.effects);
+                    let (region, r) = (region.to_string(), r.clone());
+                    set.spawn(async move {
+                        let res = effects.resize(&region, &r.instance, &r.to, dry).await;
+                        (r, res)
+                    });
+                }
+                while let Some(Ok((r, res))) = set.join_next().await {
+                    match res {
+                        Ok(()) => {
+                            resized.insert(r.instance.clone(), (r.from.clone(), r.to.clone()));
+                        }
+                        Err(e) => {
+                            pending.remove(&r.instance);
+                            let mut o = failed(
+                                ctx,
+                                workload,
+                                &t.name,
+                                &r.instance,
+                                &e,
+                                &format!(
+                                    "resize {} -> {} failed; left stopped at {}",
+                                    r.from, r.to, r.from
+                                ),
+                            );
+                            o.old_type = Some(r.from.clone());
+                            outcomes.push(o);
+                        }
+                    }
+                }
+            }
+            Step::ScaleDelay { seconds } => {
+                if !resized.is_empty()
+                    && !dry
+                    && !ctx.sleep(Duration::from_secs(u64::from(*seconds))).await
+                {
+                    break;
+                }
+            }
+            Step::Stop { .. } | Step::Start { .. } => {
+                let ids: Vec<String> = pending.iter().cloned().collect();
+                let results = batch::act(ctx, region, ids).await;
+                for (id, res) in results {
+                    pending.remove(&id);
+                    match res {
+                        batch::Result::Done => {
+                            acted.insert(id.clone());
+                        }
+                        batch::Result::Failed(e) => {
+                            outcomes.push(failed(
+                                ctx,
+                                workload,
+                                &t.name,
+                                &id,
+                                &e,
+                                &format!("{} failed", ctx.action.as_str()),
+                            ));
+                        }
+                        batch::Result::Skipped => {
+                            outcomes.push(outcome(
+                                ctx,
+                                workload,
+                                &t.name,
+                                &id,
+                                Status::NotAttempted,
+                                Some("interrupted".into()),
+                            ));
+                        }
+                    }
+                }
+            }
+            Step::Wait {
+                state,
+                instances,
+                timeout_seconds,
+            } => {
+                if dry {
+                    continue;
+                }
+                // Exactly the instances acted on plus those already on their way.
+                let planned: BTreeSet<String> = targets(t).into_iter().collect();
+                let watch: Vec<String> = instances
+                    .iter()
+                    .filter(|i| acted.contains(*i) || !planned.contains(*i))
+                    .cloned()
+                    .collect();
+                let missed = wait_for(
+                    ctx,
+                    region,
+                    &watch,
+                    *state,
+                    Duration::from_secs(u64::from(*timeout_seconds)),
+                )
+                .await;
+                for (id, last) in missed {
+                    acted.remove(&id);
+                    let last = last.map_or_else(|| "unknown".to_string(), |s| s.to_string());
+                    outcomes.push(outcome(
+                        ctx,
+                        workload,
+                        &t.name,
+                        &id,
+                        Status::Failed,
+                        Some(format!(
+                            "did not reach {state} within {timeout_seconds}s (last seen {last})"
+                        )),
+                    ));
+                }
+            }
+            Step::Delay { seconds } => {
+                // Nothing changed in this tier, or its failure halts the
+                // workload: the next wave has nothing to wait for.
+                let halts = !ctx.options.continue_on_error
+                    && outcomes.iter().any(|o| o.status == Status::Failed);
+                if dry || acted.is_empty() || halts {
+                    continue;
+                }
+                if !ctx.sleep(Duration::from_secs(u64::from(*seconds))).await {
+                    break;
+                }
+            }
+        }
+    }
+    let done = match (ctx.action, dry) {
+        (Action::Stop, false) => Status::Stopped,
+        (Action::Start, false) => Status::Started,
+        (Action::Stop, true) => Status::WouldStop,
+        (Action::Start, true) => Status::WouldStart,
+    };
+    for id in &acted {
+        let mut o = outcome(ctx, workload, &t.name, id, done, None);
+        if let Some((from, to)) = resized.get(id) {
+            o.old_type = Some(from.clone());
+            o.new_type = Some(to.clone());
+        }
+        outcomes.push(o);
+    }
+    for id in pending {
+        outcomes.push(outcome(
+            ctx,
+            workload,
+            &t.name,
+            &id,
+            Status::NotAttempted,
+            Some("interrupted".into()),
+        ));
+    }
+    outcomes.sort_by(|a, b| a.instance.cmp(&b.instance));
+    ctx.progress.tier_finished(workload, &t.name, &outcomes);
+    outcomes
+}
+
+/// Polls exactly `ids` until they are all in `state` or `timeout` passes.
+/// Returns those that never got there, with the last state seen.
+async fn wait_for<E: Effects, P: Progress>(
+    ctx: &Ctx<E, P>,
+    region: &str,
+    ids: &[String],
+    state: InstanceState,
+    timeout: Duration,
+) -> BTreeMap<String, Option<InstanceState>> {
+    let mut waiting: BTreeMap<String, Option<InstanceState>> =
+        ids.iter().map(|i| (i.clone(), None)).collect();
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(100);
+    while !waiting.is_empty() {
+        let ask: Vec<String> = waiting.keys().cloned().collect();
+        ctx.pacer
+            .acquire(region, pace::Call::Describe, ask.len())
+            .await;
+        match ctx.effects.states(region, &ask).await {
+            Ok(states) => {
+                for (id, s) in states {
+                    if s == state {
+                        waiting.remove(&id);
+                    } else if let Some(last) = waiting.get_mut(&id) {
+                        *last = Some(s);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("polling instance states: {e}; trying again"),
+        }
+        if waiting.is_empty() || Instant::now() + pause > deadline {
+            break;
+        }
+        if !ctx.sleep(pause).await {
+            break;
+        }
+        pause = (pause * 2).min(ctx.options.max_poll_interval);
+    }
+    waiting
+}
+
+#[cfg(test)]
+mod tests;

@@ -33,6 +33,22 @@ export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_SESSION_TOKEN
 echo "AWS emulator on 127.0.0.1:$port" >&2
 
+# The example fleet: instances tagged as the example workloads expect, with
+# SSM guests (one app server has its override file), plus one instance whose
+# tier tag has a typo. EC2 state changes take 300 ms here.
+"$PY" - "$port" tests/demo/fleet.json <<'PY'
+import json, sys, urllib.request
+port, fleet = sys.argv[1], sys.argv[2]
+def admin(path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/_tierctl/{path}", data=json.dumps(body).encode(), method="POST")
+    return json.load(urllib.request.urlopen(req))
+admin("config", {"stopDelayMs": 300, "startDelayMs": 300})
+for body in json.load(open(fleet)):
+    seeded = admin("seed", body)
+    n = sum(len(t["instanceIds"]) for w in seeded["workloads"] for t in w["tiers"])
+    print(f"seeded {n} instances in {body['region']} ({seeded['vpcId']})", file=sys.stderr)
+PY
+
 run validate "$SPECS"
 step "tierctl sync --check   # before the first sync: drift, exit code 2"
 set +e; "$TIERCTL" --specs "$SPECS" sync --check; code=$?; set -e
@@ -40,7 +56,21 @@ echo "exit code: $code" >&2
 [ "$code" -eq 2 ] || { echo "expected drift (2) before the first sync" >&2; exit 1; }
 run --specs "$SPECS" sync
 run --specs "$SPECS" sync --check
+
+# Runs exit 3 when instances were deliberately kept running (override files).
+expect() { # expect CODE tierctl-args...
+  local want=$1; shift
+  step "tierctl $*"
+  set +e; "$TIERCTL" --specs "$SPECS" "$@"; local code=$?; set -e
+  echo "exit code: $code" >&2
+  [ "$code" -eq "$want" ] || { echo "expected exit code $want" >&2; exit 1; }
+}
+expect 0 plan stop --all
+expect 3 run stop --all --from dynamodb
+expect 0 plan start --profile performant BotoTestCase1
+expect 0 run start --profile performant BotoTestCase1 --from dynamodb
+expect 0 run start WinReporting
 run --specs "$SPECS" import --all --out "$work/imported"
 step "cat imported/WinReporting.yaml   # the tables, back as a spec"
 cat "$work/imported/WinReporting.yaml"
-printf '\ndemo finished: validate, sync, import against the local emulator\n' >&2
+printf '\ndemo finished: validate, sync, plan, run stop, run start (profile performant), import, against the local emulator\n' >&2

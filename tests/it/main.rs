@@ -5,6 +5,7 @@
 mod cli;
 mod emulator;
 mod plan;
+mod run;
 mod schema;
 mod ssm;
 mod support;

@@ -171,7 +171,11 @@ fn editing_one_tier_writes_exactly_that_item() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
-        text.replacen("delaySeconds: 30", "delaySeconds: 45", 1),
+        text.replacen(
+            "delaySeconds: 10\n    scaling:\n      default: t3.small",
+            "delaySeconds: 45\n    scaling:\n      default: t3.small",
+            1,
+        ),
     )
     .unwrap();
 
@@ -184,7 +188,7 @@ fn editing_one_tier_writes_exactly_that_item() {
     );
     assert!(
         out.contains("TierSpecification BotoTestCase1/Role_DB (update)")
-            && out.contains("-  InterTierOrchestrationDelay: '30'")
+            && out.contains("-  InterTierOrchestrationDelay: '10'")
             && out.contains("+  InterTierOrchestrationDelay: '45'"),
         "{out}"
     );

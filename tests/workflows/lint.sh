@@ -44,5 +44,5 @@ else
 fi
 
 echo "actionlint: $("$venv/bin/actionlint" -version | head -1)"
-"$venv/bin/actionlint" -color=never "${shellcheck_flag[@]}" -pyflakes= .github/workflows/*.yml
+"$venv/bin/actionlint" -no-color "${shellcheck_flag[@]}" -pyflakes= .github/workflows/*.yml
 echo "workflows lint: ok"

@@ -1,0 +1,251 @@
+"""tierctl benchmarks against the local AWS emulator (`make bench`).
+
+Every figure comes from running the real binary against the emulator:
+API calls are counted from the emulator's call log, wall time is measured
+around the tierctl process. Nothing leaves 127.0.0.1.
+
+Scenarios:
+  run      stop and start fleets of 10, 100 and 1,000 instances in 4 tiers
+           (2 synchronous), with EC2 transitions and delays set; prints calls
+           by action, wall time, the lower bound (configured delays + the
+           synchronous tiers' transition times) and the overhead above it
+  check    the override check of one 120-instance tier (guest latency 0.5 s)
+  plan     planning 100 workloads with 10,000 instances from a saved
+           observed-state file
+  sync     an unchanged sync of 200 workloads x 5 tiers
+"""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSITION_S = 2.0   # EC2 stopping/pending time in the run scenario
+DELAY_S = 2          # inter-tier delay of the tiers that have one
+
+
+class Emulator:
+    started = 0
+
+    def __init__(self, work: Path):
+        Emulator.started += 1
+        port_file = work / f"port-{Emulator.started}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tierctl_emulator", "--port", "0", "--port-file", str(port_file),
+             "--parent-pid", str(os.getpid())],
+            env={**os.environ, "PYTHONPATH": str(ROOT / "tests/emulator")},
+            stdout=subprocess.DEVNULL, stderr=open(work / "emulator.log", "w"))
+        deadline = time.monotonic() + 60
+        while not port_file.exists() or not port_file.read_text().strip():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the emulator did not start: see " + str(work / "emulator.log"))
+            time.sleep(0.05)
+        self.port = int(port_file.read_text())
+
+    def admin(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/_tierctl/{path}", data=data, method=method)
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return json.load(r)
+
+    def counts(self, service=None):
+        counts = self.admin("GET", "calls/counts")
+        return {k: v for k, v in counts.items() if service is None or k.startswith(service + ":")}
+
+    def env(self):
+        return {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.port}", "AWS_REGION": "us-west-2",
+                "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
+                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "NO_COLOR": "1"}
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def tierctl(args, emu, specs, ok=(0,)):
+    begin = time.monotonic()
+    p = subprocess.run([ARGS.tierctl, "--specs", str(specs), *args], env=emu.env(), capture_output=True, text=True)
+    took = time.monotonic() - begin
+    if p.returncode not in ok:
+        raise SystemExit(f"tierctl {' '.join(args)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    return took, p.stdout
+
+
+def run_spec(name):
+    return f"""name: {name}
+region: us-west-2
+selector:
+  workloadTag: {{ key: App, value: {name} }}
+  tierTagKey: Role
+  vpcId: vpc-0123abcd
+tiers:
+  - name: web
+    stop: {{ sequence: 0, delaySeconds: {DELAY_S} }}
+    start: {{ sequence: 2, delaySeconds: 0 }}
+  - name: cache
+    stop: {{ sequence: 0, delaySeconds: {DELAY_S} }}
+    start: {{ sequence: 2, delaySeconds: 0 }}
+  - name: app
+    stop: {{ sequence: 1, synchronous: true, delaySeconds: {DELAY_S} }}
+    start: {{ sequence: 1, synchronous: true, delaySeconds: {DELAY_S} }}
+  - name: db
+    stop: {{ sequence: 2, synchronous: true, delaySeconds: 0 }}
+    start: {{ sequence: 0, synchronous: true, delaySeconds: {DELAY_S} }}
+"""
+
+
+def bench_run(work):
+    print(f"\n## run: 4 tiers (2 synchronous), EC2 transitions {TRANSITION_S:g} s, inter-tier delays {DELAY_S} s\n")
+    print("| action | instances | EC2 calls | calls by action | wall (s) | lower bound (s) | overhead (s) |")
+    print("|---|---|---|---|---|---|---|")
+    # stop: wave 1 delay + (transition + delay) for app + transition for db
+    # start: db transition + delay, app transition + delay, web/cache no wait
+    bounds = {"stop": DELAY_S + TRANSITION_S + DELAY_S + TRANSITION_S,
+              "start": TRANSITION_S + DELAY_S + TRANSITION_S + DELAY_S}
+    for n in (10, 100, 1000):
+        emu = Emulator(work)
+        try:
+            specs = work / f"run-{n}"
+            specs.mkdir()
+            (specs / "Bench.yaml").write_text(run_spec("Bench"))
+            per = n // 4
+            emu.admin("POST", "config", {"stopDelayMs": int(TRANSITION_S * 1000), "startDelayMs": int(TRANSITION_S * 1000)})
+            emu.admin("POST", "seed", {"region": "us-west-2", "vpc": "vpc-0123abcd", "workloads": [{
+                "workloadTag": {"key": "App", "value": "Bench"}, "tierTagKey": "Role",
+                "tiers": [{"name": t, "count": per, "instanceType": "t3.micro"} for t in ("web", "cache", "app", "db")]}]})
+            for action in ("stop", "start"):
+                emu.admin("DELETE", "calls")
+                wall, _ = tierctl(["run", action, "Bench"], emu, specs)
+                ec2 = emu.counts("ec2")
+                total = sum(ec2.values())
+                by = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(ec2.items()))
+                bound = bounds[action]
+                print(f"| {action} | {n} | {total} | {by} | {wall:.2f} | {bound:.2f} | {wall - bound:.2f} |")
+                time.sleep(TRANSITION_S + 0.2)  # let async tiers settle before the next action
+        finally:
+            emu.stop()
+
+
+def bench_check(work):
+    print("\n## override check: one tier of 120 instances, guest latency 0.5 s\n")
+    emu = Emulator(work)
+    try:
+        specs = work / "check"
+        specs.mkdir()
+        (specs / "Check.yaml").write_text("""name: Check
+region: us-west-2
+selector:
+  workloadTag: { key: App, value: Check }
+  tierTagKey: Role
+  vpcId: vpc-0123abcd
+tiers:
+  - name: web
+    stop: { sequence: 0, delaySeconds: 0, override: { file: /tmp/StopOverride, os: linux } }
+    start: { sequence: 0 }
+""")
+        emu.admin("POST", "config", {"stopDelayMs": 0, "startDelayMs": 0})
+        seeded = emu.admin("POST", "seed", {"region": "us-west-2", "vpc": "vpc-0123abcd", "workloads": [{
+            "workloadTag": {"key": "App", "value": "Check"}, "tierTagKey": "Role",
+            "tiers": [{"name": "web", "count": 120, "guest": {"os": "linux", "latencyMs": 500}}]}]})
+        ids = seeded["workloads"][0]["tiers"][0]["instanceIds"]
+        emu.admin("POST", "guests", {"instanceIds": ids[:10], "os": "linux", "files": ["/tmp/StopOverride"], "latencyMs": 500})
+        emu.admin("POST", "guests", {"instanceIds": ids[10:15], "os": "linux", "agent": "offline", "latencyMs": 500})
+        emu.admin("DELETE", "calls")
+        wall, out = tierctl(["-o", "json", "run", "stop", "Check"], emu, specs, ok=(3,))
+        report = json.loads(out)["report"]["workloads"][0]["outcomes"]
+        statuses = {}
+        for o in report:
+            statuses[o["status"]] = statuses.get(o["status"], 0) + 1
+        calls = emu.admin("GET", "calls")["calls"]
+        ssm = [c for c in calls if c["service"] == "ssm"]
+        check_s = max(c["time"] for c in ssm) - min(c["time"] for c in ssm)
+        counts = emu.counts("ssm")
+        print("| instances | SendCommand calls | SSM calls | check time (s) | guest latency + 2 s | whole run (s) | outcomes |")
+        print("|---|---|---|---|---|---|---|")
+        print(f"| 120 | {counts.get('ssm:SendCommand', 0)} | {sum(counts.values())} | {check_s:.2f} | 2.50 | {wall:.2f} | "
+              + ", ".join(f"{v} {k}" for k, v in sorted(statuses.items())) + " |")
+        print("\nThe original makes one SSM command per instance in series and polls S3 for each: at least 120 round trips.")
+    finally:
+        emu.stop()
+
+
+def bench_plan(work):
+    print("\n## plan: 100 workloads, 10,000 instances, from a saved observed state (no AWS calls)\n")
+    specs = work / "plan"
+    specs.mkdir()
+    observed = {"version": 1, "workloads": {}}
+    for w in range(100):
+        name = f"wl{w:03}"
+        (specs / f"{name}.yaml").write_text(run_spec(name))
+        instances = []
+        for t, tier in enumerate(("web", "cache", "app", "db")):
+            for i in range(25):
+                instances.append({"id": f"i-{w:04x}{t:02x}{i:010x}", "tier": tier, "state": "running",
+                                  "instanceType": "t3.micro", "name": f"{tier}-{i}"})
+        observed["workloads"][name] = {"region": "us-west-2", "instances": instances}
+    obs = work / "observed.json"
+    obs.write_text(json.dumps(observed))
+    emu_env = {**os.environ, "NO_COLOR": "1"}
+    times = []
+    for _ in range(3):
+        begin = time.monotonic()
+        p = subprocess.run([ARGS.tierctl, "--specs", str(specs), "-o", "json", "plan", "stop", "--all", "--offline",
+                            "--observed", str(obs)], env=emu_env, capture_output=True, text=True)
+        times.append(time.monotonic() - begin)
+        if p.returncode != 0:
+            raise SystemExit(p.stderr)
+    print("| workloads | instances | best of 3 (s) | all runs (s) |")
+    print("|---|---|---|---|")
+    print(f"| 100 | 10000 | {min(times):.3f} | {', '.join(f'{t:.3f}' for t in times)} |")
+
+
+def bench_sync(work):
+    print("\n## sync: 200 workloads x 5 tiers, nothing changed\n")
+    emu = Emulator(work)
+    try:
+        specs = work / "sync"
+        specs.mkdir()
+        for w in range(200):
+            tiers = "".join(f"  - name: tier{t}\n    stop: {{ sequence: {t} }}\n    start: {{ sequence: {4 - t} }}\n" for t in range(5))
+            (specs / f"wl{w:03}.yaml").write_text(
+                f"name: wl{w:03}\nregion: us-west-2\nselector:\n  workloadTag: {{ key: App, value: a{w} }}\n"
+                f"  tierTagKey: Tier\n  vpcId: vpc-0123abcd\ntiers:\n{tiers}")
+        first, _ = tierctl(["sync"], emu, specs)
+        emu.admin("DELETE", "calls")
+        again, _ = tierctl(["sync"], emu, specs)
+        counts = emu.counts("dynamodb")
+        print("| workloads | tiers | first sync (s) | unchanged sync (s) | DynamoDB calls when unchanged |")
+        print("|---|---|---|---|---|")
+        print(f"| 200 | 1000 | {first:.2f} | {again:.2f} | {sum(counts.values())} ("
+              + ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(counts.items())) + ") |")
+    finally:
+        emu.stop()
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tierctl", default=str(ROOT / "target/debug/tierctl"))
+    parser.add_argument("scenarios", nargs="*", default=["run", "check", "plan", "sync"])
+    ARGS = parser.parse_args()
+    print(f"# tierctl benchmarks ({os.cpu_count()} cores, emulator on 127.0.0.1, binary {ARGS.tierctl})")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for s in ARGS.scenarios:
+            {"run": bench_run, "check": bench_check, "plan": bench_plan, "sync": bench_sync}[s](work)
+
+
+if __name__ == "__main__":
+    main()
