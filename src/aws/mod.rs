@@ -6,6 +6,8 @@
 
 pub mod dynamodb;
 pub mod ec2;
+pub mod s3;
+pub mod sns;
 pub mod effects;
 pub mod ssm;
 

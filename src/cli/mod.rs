@@ -2,6 +2,7 @@
 //! parsed once into [`Global`] settings and per-command args; nothing below
 //! this module looks at argv or the environment for its settings.
 
+mod iam_policy;
 mod import;
 mod plan;
 mod run;
@@ -99,6 +100,8 @@ enum Command {
     Unlock(unlock::Args),
     /// Turn the original tool's DynamoDB items into workload YAML files.
     Import(import::Args),
+    /// Print the least-privilege IAM policy the workloads need.
+    IamPolicy(iam_policy::Args),
     /// Write (or check) the JSON Schema generated from the spec types.
     Schema(schema::Args),
 }
@@ -147,6 +150,7 @@ pub fn run() -> anyhow::Result<Exit> {
     match cli.command {
         Command::Validate(args) => validate::run(&global, args),
         Command::Schema(args) => schema::run(&global, args),
+        Command::IamPolicy(args) => iam_policy::run(&global, args),
         Command::Sync(args) => sync::run(&global, args),
         Command::Import(args) => import::run(&global, args),
         Command::Plan(args) => plan::run(&global, args),

@@ -4,6 +4,8 @@
 
 mod cli;
 mod emulator;
+mod iam;
+mod notify;
 mod plan;
 mod run;
 mod schema;

@@ -1,0 +1,1 @@
+//! Least-privilege IAM policy generation (being written).

@@ -1,0 +1,1 @@
+//! Notifications against the emulator (being written).
