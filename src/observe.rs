@@ -79,6 +79,49 @@ pub struct Instance {
     /// Launch time, RFC 3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch_time: Option<String>,
+    /// What a type change must respect (read only when a start resizes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize: Option<ResizeFacts>,
+}
+
+/// The instance attributes a type change must respect.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResizeFacts {
+    /// `x86_64`, `arm64`, `i386`...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    /// `hvm` or `paravirtual`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtualization: Option<String>,
+    /// ENA enabled on the instance (its AMI).
+    #[serde(default)]
+    pub ena_support: bool,
+    /// EBS optimization on.
+    #[serde(default)]
+    pub ebs_optimized: bool,
+    /// A Spot Instance (cannot change type).
+    #[serde(default)]
+    pub spot: bool,
+    /// Hibernation configured (cannot change type).
+    #[serde(default)]
+    pub hibernation: bool,
+}
+
+/// What `DescribeInstanceTypes` says about a type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypeInfo {
+    /// `ProcessorInfo.SupportedArchitectures`.
+    pub architectures: Vec<String>,
+    /// `SupportedVirtualizationTypes`.
+    pub virtualization: Vec<String>,
+    /// `NetworkInfo.EnaSupport`: unsupported | supported | required.
+    pub ena: String,
+    /// `EbsInfo.NvmeSupport`: unsupported | supported | required.
+    pub nvme: String,
+    /// `EbsInfo.EbsOptimizedSupport`: unsupported | supported | default.
+    pub ebs_optimized: String,
 }
 
 /// The instances of one workload.
@@ -89,6 +132,14 @@ pub struct ObservedWorkload {
     pub region: String,
     /// Every instance carrying the workload tag (in the VPC, when set), sorted by id.
     pub instances: Vec<Instance>,
+    /// Instance types involved in a resize, as the region describes them
+    /// (a type missing here does not exist in the region). Empty when no
+    /// resize was planned or the types were not read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instance_types: BTreeMap<String, TypeInfo>,
+    /// Whether `instance_types` was read (so a missing type means "does not exist").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub types_read: bool,
 }
 
 /// Observed state of several workloads; the `--observed` file format.

@@ -7,7 +7,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::Filter;
 
 use super::AwsError;
-use crate::observe::{Instance, InstanceState};
+use crate::observe::{Instance, InstanceState, ResizeFacts, TypeInfo};
 use crate::spec::Selector;
 
 /// An EC2 client in one region.
@@ -92,6 +92,17 @@ impl Ec2 {
                         launch_time: i.launch_time().and_then(|t| {
                             t.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
                         }),
+                        resize: Some(ResizeFacts {
+                            architecture: i.architecture().map(|a| a.as_str().to_string()),
+                            virtualization: i.virtualization_type().map(|v| v.as_str().to_string()),
+                            ena_support: i.ena_support().unwrap_or(false),
+                            ebs_optimized: i.ebs_optimized().unwrap_or(false),
+                            spot: i.instance_lifecycle().map(|l| l.as_str()) == Some("spot"),
+                            hibernation: i
+                                .hibernation_options()
+                                .and_then(|h| h.configured())
+                                .unwrap_or(false),
+                        }),
                     });
                 }
             }
@@ -130,6 +141,109 @@ impl Ec2 {
         dry_run_ok(
             res.map(|_| ())
                 .map_err(|e| AwsError::from_sdk("ec2:StartInstances", e)),
+        )
+    }
+
+    /// Describes instance types; types the region does not have are left out.
+    ///
+    /// One call for all of them; when AWS rejects the call because some do
+    /// not exist (`InvalidInstanceType`), each is asked alone.
+    pub async fn instance_types(
+        &self,
+        types: &[String],
+    ) -> Result<BTreeMap<String, TypeInfo>, AwsError> {
+        if types.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        match self.describe_types(types).await {
+            Err(e) if e.code.as_deref() == Some("InvalidInstanceType") && types.len() > 1 => {
+                let mut out = BTreeMap::new();
+                for t in types {
+                    match self.describe_types(std::slice::from_ref(t)).await {
+                        Ok(found) => out.extend(found),
+                        Err(e) if e.code.as_deref() == Some("InvalidInstanceType") => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(out)
+            }
+            Err(e) if e.code.as_deref() == Some("InvalidInstanceType") => Ok(BTreeMap::new()),
+            other => other,
+        }
+    }
+
+    async fn describe_types(
+        &self,
+        types: &[String],
+    ) -> Result<BTreeMap<String, TypeInfo>, AwsError> {
+        let mut out = BTreeMap::new();
+        let mut pages = self
+            .client
+            .describe_instance_types()
+            .set_instance_types(Some(types.iter().map(|t| t.as_str().into()).collect()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("ec2:DescribeInstanceTypes", e))?;
+            for t in page.instance_types() {
+                let Some(name) = t.instance_type() else {
+                    continue;
+                };
+                let net = t.network_info();
+                let ebs = t.ebs_info();
+                out.insert(
+                    name.as_str().to_string(),
+                    TypeInfo {
+                        architectures: t
+                            .processor_info()
+                            .map(|p| {
+                                p.supported_architectures()
+                                    .iter()
+                                    .map(|a| a.as_str().to_string())
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        virtualization: t
+                            .supported_virtualization_types()
+                            .iter()
+                            .map(|v| v.as_str().to_string())
+                            .collect(),
+                        ena: net
+                            .and_then(|n| n.ena_support())
+                            .map(|e| e.as_str().to_string())
+                            .unwrap_or_default(),
+                        nvme: ebs
+                            .and_then(|e| e.nvme_support())
+                            .map(|e| e.as_str().to_string())
+                            .unwrap_or_default(),
+                        ebs_optimized: ebs
+                            .and_then(|e| e.ebs_optimized_support())
+                            .map(|e| e.as_str().to_string())
+                            .unwrap_or_default(),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Turns EBS optimization off (before a change to a type without it).
+    pub async fn disable_ebs_optimized(&self, id: &str, dry_run: bool) -> Result<(), AwsError> {
+        let res = self
+            .client
+            .modify_instance_attribute()
+            .instance_id(id)
+            .ebs_optimized(
+                aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                    .value(false)
+                    .build(),
+            )
+            .dry_run(dry_run)
+            .send()
+            .await;
+        dry_run_ok(
+            res.map(|_| ())
+                .map_err(|e| AwsError::from_sdk("ec2:ModifyInstanceAttribute", e)),
         )
     }
 

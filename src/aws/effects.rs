@@ -64,11 +64,14 @@ impl Effects for AwsEffects {
     async fn resize(
         &self,
         region: &str,
-        id: &str,
-        to: &str,
+        r: &crate::plan::Resize,
         dry_run: bool,
     ) -> Result<(), AwsError> {
-        self.ec2(region).set_type(id, to, dry_run).await
+        let ec2 = self.ec2(region);
+        if r.disable_ebs_optimized {
+            ec2.disable_ebs_optimized(&r.instance, dry_run).await?;
+        }
+        ec2.set_type(&r.instance, &r.to, dry_run).await
     }
 
     async fn check_overrides(

@@ -148,8 +148,10 @@ pub async fn load_config(global: &Global, from: Source) -> anyhow::Result<Option
     }
 }
 
-/// Observes the selected workloads concurrently (one DescribeInstances pager each).
-pub async fn observe(selected: &[&Workload]) -> anyhow::Result<Observed> {
+/// Observes the selected workloads concurrently (one DescribeInstances pager
+/// each). A start with a profile also reads the instance types involved
+/// (one `DescribeInstanceTypes` per workload), for the compatibility checks.
+pub async fn observe(selected: &[&Workload], intent: &Intent) -> anyhow::Result<Observed> {
     let config = crate::aws::load_config().await;
     let mut set = tokio::task::JoinSet::new();
     for w in selected {
@@ -157,20 +159,44 @@ pub async fn observe(selected: &[&Workload]) -> anyhow::Result<Observed> {
         let selector = w.selector.clone();
         let name = w.name.clone();
         let region = w.region.clone();
+        let targets: Vec<String> = match (&intent.profile, intent.action) {
+            (Some(p), Action::Start) => w
+                .tiers
+                .iter()
+                .filter_map(|t| t.scaling.get(p).cloned())
+                .collect(),
+            _ => Vec::new(),
+        };
         set.spawn(async move {
             let instances = ec2
                 .workload_instances(&selector, &selector.tier_tag_key)
-                .await;
-            (name, region, instances)
+                .await?;
+            let mut observed = ObservedWorkload {
+                region,
+                instances,
+                ..ObservedWorkload::default()
+            };
+            if !targets.is_empty() {
+                let mut types: Vec<String> = observed
+                    .instances
+                    .iter()
+                    .map(|i| i.instance_type.clone())
+                    .chain(targets)
+                    .collect();
+                types.sort();
+                types.dedup();
+                observed.instance_types = ec2.instance_types(&types).await?;
+                observed.types_read = true;
+            }
+            Ok::<_, crate::aws::AwsError>((name, observed))
         });
     }
     let mut observed = Observed::default();
     while let Some(joined) = set.join_next().await {
-        let (name, region, instances) = joined.context("observing instances")?;
-        let instances = instances.with_context(|| format!("observing workload {name}"))?;
-        observed
-            .workloads
-            .insert(name, ObservedWorkload { region, instances });
+        let (name, workload) = joined
+            .context("observing instances")?
+            .context("observing a workload")?;
+        observed.workloads.insert(name, workload);
     }
     Ok(observed)
 }
@@ -256,7 +282,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         let observed = match (&args.observed, args.offline) {
             (Some(path), _) => Some(crate::load::read_observed(path)?),
             (None, true) => None,
-            (None, false) => Some(observe(&selected).await?),
+            (None, false) => Some(observe(&selected, &intent(sel)).await?),
         };
         if let (Some(path), Some(o)) = (&args.save_observed, &observed) {
             std::fs::write(path, o.to_json())

@@ -84,12 +84,11 @@ pub trait Effects: Send + Sync + 'static {
         region: &str,
         ids: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, InstanceState>, AwsError>> + Send;
-    /// Changes one stopped instance's type.
+    /// Changes one stopped instance's type (turning EBS optimization off first when asked).
     fn resize(
         &self,
         region: &str,
-        id: &str,
-        to: &str,
+        resize: &crate::plan::Resize,
         dry_run: bool,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// Asks each guest about the override file; one outcome per id.
@@ -554,7 +553,7 @@ async fn run_tier<E: Effects, P: Progress>(
                     let effects = Arc::clone(&ctx.effects);
                     let (region, r) = (region.to_string(), r.clone());
                     set.spawn(async move {
-                        let res = effects.resize(&region, &r.instance, &r.to, dry).await;
+                        let res = effects.resize(&region, &r, dry).await;
                         (r, res)
                     });
                 }

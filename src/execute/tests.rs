@@ -115,11 +115,11 @@ impl Effects for Fleet {
             .collect())
     }
 
-    async fn resize(&self, _: &str, id: &str, _: &str, _: bool) -> Result<(), AwsError> {
+    async fn resize(&self, _: &str, r: &crate::plan::Resize, _: bool) -> Result<(), AwsError> {
         self.calls
             .lock()
             .unwrap()
-            .push(("resize", vec![id.to_string()]));
+            .push(("resize", vec![r.instance.clone()]));
         Ok(())
     }
 
@@ -179,12 +179,14 @@ fn observed(fleet: &Fleet, tiers: &[(&str, &[&str])]) -> ObservedWorkload {
                 instance_type: "t3.micro".into(),
                 name: None,
                 launch_time: None,
+                resize: None,
             });
         }
     }
     ObservedWorkload {
         region: "us-west-2".into(),
         instances,
+        ..ObservedWorkload::default()
     }
 }
 

@@ -7,6 +7,8 @@
 //! in the target state become explicit no-ops, so planning again after a
 //! successful run yields nothing to do.
 
+pub mod resize;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -212,6 +214,9 @@ pub struct Resize {
     pub from: String,
     /// New type.
     pub to: String,
+    /// Turn EBS optimization off first: the new type does not support it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_ebs_optimized: bool,
 }
 
 /// An instance and why it is listed.
@@ -347,7 +352,7 @@ pub fn plan_workload(
         };
         let mut instances = by_tier.remove(tier.name.as_str()).unwrap_or_default();
         instances.sort_by(|a, b| a.id.cmp(&b.id));
-        let tp = plan_tier(w, tier, observed.is_some(), &instances, intent);
+        let tp = plan_tier(w, tier, observed, &instances, intent);
         waves.entry(sequence).or_default().push(tp);
     }
     plan.waves = waves
@@ -383,10 +388,11 @@ fn settings(tier: &Tier, action: Action) -> Option<(u32, bool, u32)> {
 fn plan_tier(
     w: &Workload,
     tier: &Tier,
-    observed: bool,
+    observed_workload: Option<&ObservedWorkload>,
     instances: &[&Instance],
     intent: &Intent,
 ) -> TierPlan {
+    let observed = observed_workload.is_some();
     let (_, synchronous, delay) = settings(tier, intent.action).expect("tier takes part");
     let mut tp = TierPlan {
         name: tier.name.clone(),
@@ -429,13 +435,13 @@ fn plan_tier(
             (_, S::ShuttingDown | S::Terminated) => tp.unchanged.push(note(i, "terminated")),
         }
     }
-    let ids: Vec<String> = act.iter().map(|i| i.id.clone()).collect();
+    let mut ids: Vec<String> = act.iter().map(|i| i.id.clone()).collect();
     let batches = |ids: &[String]| -> Vec<Vec<String>> {
         ids.chunks(intent.batch_size.max(1))
             .map(<[String]>::to_vec)
             .collect()
     };
-    let acts = !observed || !ids.is_empty();
+    let mut acts = !observed || !ids.is_empty();
     match intent.action {
         Action::Stop => {
             if let Some(o) = tier.stop.as_ref().and_then(|s| s.override_file.as_ref())
@@ -457,23 +463,60 @@ fn plan_tier(
             if let Some(profile) = &intent.profile {
                 match tier.scaling.get(profile) {
                     Some(to) => {
-                        let resizes: Vec<Resize> = act
-                            .iter()
-                            .filter(|i| &i.instance_type != to)
-                            .map(|i| Resize {
-                                instance: i.id.clone(),
-                                from: i.instance_type.clone(),
-                                to: to.clone(),
-                            })
-                            .collect();
-                        let same = act.len() - resizes.len();
+                        let mut resizes: Vec<Resize> = Vec::new();
+                        let mut same = 0;
+                        let mut refused: BTreeSet<String> = BTreeSet::new();
+                        let mut remarks: BTreeSet<String> = BTreeSet::new();
+                        for i in &act {
+                            if &i.instance_type == to {
+                                same += 1;
+                                continue;
+                            }
+                            let checked = observed_workload
+                                .map_or(Ok(resize::Permitted::default()), |o| {
+                                    resize::check(i, to, o)
+                                });
+                            match checked {
+                                Ok(p) => {
+                                    if let Some(n) = observed_workload
+                                        .and_then(|o| resize::note(&i.instance_type, to, o))
+                                    {
+                                        remarks.insert(n);
+                                    }
+                                    resizes.push(Resize {
+                                        instance: i.id.clone(),
+                                        from: i.instance_type.clone(),
+                                        to: to.clone(),
+                                        disable_ebs_optimized: p.disable_ebs_optimized,
+                                    });
+                                }
+                                Err(why) => {
+                                    refused.insert(i.id.clone());
+                                    tp.held.push(note(
+                                        i,
+                                        &format!("not resized to {to}: {why}; not started, so the tier is not left at a size the profile did not ask for"),
+                                    ));
+                                }
+                            }
+                        }
+                        tp.notes.extend(remarks);
+                        if !refused.is_empty() {
+                            act.retain(|i| !refused.contains(&i.id));
+                            ids.retain(|i| !refused.contains(i));
+                            acts = !observed || !ids.is_empty();
+                        }
                         if same > 0 {
                             tp.notes.push(format!("{same} already {to}: not resized"));
+                        }
+                        if observed_workload.is_some_and(|o| !o.types_read) && !resizes.is_empty() {
+                            tp.notes.push(
+                                "instance type compatibility not checked (types not read)".into(),
+                            );
                         }
                         if !resizes.is_empty() || (!observed && acts) {
                             if !observed {
                                 tp.notes.push(format!(
-                                    "instances not of type {to} are resized before the start"
+                                    "instances not of type {to} are resized before the start (compatibility checked at run time)"
                                 ));
                             }
                             tp.steps.push(Step::Resize { resizes });

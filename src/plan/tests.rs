@@ -40,6 +40,7 @@ fn inst(id: &str, tier: &str, state: S) -> Instance {
         instance_type: "t3.micro".into(),
         name: None,
         launch_time: None,
+        resize: None,
     }
 }
 
@@ -47,6 +48,7 @@ fn observed(instances: Vec<Instance>) -> ObservedWorkload {
     ObservedWorkload {
         region: "us-west-2".into(),
         instances,
+        ..ObservedWorkload::default()
     }
 }
 
@@ -227,7 +229,8 @@ fn profiles_resize_before_start() {
                 resizes: vec![Resize {
                     instance: "i-1".into(),
                     from: "t3.micro".into(),
-                    to: "c5.large".into()
+                    to: "c5.large".into(),
+                    disable_ebs_optimized: false,
                 }]
             },
             Step::ScaleDelay { seconds: 8 },

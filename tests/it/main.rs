@@ -7,6 +7,7 @@ mod emulator;
 mod iam;
 mod notify;
 mod plan;
+mod reshape;
 mod run;
 mod schema;
 mod ssm;

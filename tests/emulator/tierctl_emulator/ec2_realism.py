@@ -116,6 +116,12 @@ class Ec2Realism:
                     return error_for(req, "IncorrectInstanceState",
                                      f"The instance '{inst.id}' is not in a state from which "
                                      f"it can be {verb}.")
+                if not stopping and inst._state.name not in done:
+                    # A bad type change is accepted by ModifyInstanceAttribute
+                    # and only fails here, at start, as on AWS.
+                    problem = _start_problem(inst)
+                    if problem:
+                        return error_for(req, *problem)
                 if stopping and inst.disable_api_stop is True and inst._state.name not in done:
                     return error_for(req, "OperationNotPermitted",
                                      f"The instance '{inst.id}' may not be stopped. Modify its "
@@ -156,3 +162,20 @@ class Ec2Realism:
                 return error_for(req, "IncorrectInstanceState",
                                  f"The instance '{inst.id}' is not in the 'stopped' state.")
         return None
+
+
+def _start_problem(inst):
+    """(code, message) when the instance's type cannot run its configuration."""
+    from moto.ec2.models.instance_types import INSTANCE_TYPES
+    info = INSTANCE_TYPES.get(inst.instance_type) or {}
+    ena = (info.get("NetworkInfo") or {}).get("EnaSupport")
+    if ena == "required" and not getattr(inst, "ena_support", False):
+        return ("InvalidParameterCombination",
+                f"Enhanced networking with the Elastic Network Adapter (ENA) is required for the "
+                f"'{inst.instance_type}' instance type. Ensure that you are using an AMI that is enabled for ENA.")
+    ebs = (info.get("EbsInfo") or {}).get("EbsOptimizedSupport")
+    if ebs == "unsupported" and getattr(inst, "ebs_optimized", False):
+        return ("Unsupported",
+                "The requested configuration is currently not supported. Please check the documentation "
+                "for supported configurations.")
+    return None

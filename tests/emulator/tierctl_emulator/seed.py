@@ -53,6 +53,13 @@ def seed(body, guests):
             for n, inst in enumerate(reservation.instances, start=1):
                 if "Name" not in tags:
                     inst.add_tag("Name", f"{tier['name']}-{n}")
+                # Modern AMIs are ENA-enabled; tests turn these off or on per tier.
+                inst.ena_support = bool(tier.get("enaSupport", True))
+                inst.ebs_optimized = bool(tier.get("ebsOptimized", False))
+                if tier.get("lifecycle") == "spot":
+                    inst.instance_lifecycle = "spot"
+                if tier.get("hibernation"):
+                    inst.hibernation_options = {"Configured": True}
                 if tier.get("state", "running") == "stopped":
                     inst.stop()  # instantly, no transition
                 guests.put_guest(inst.id, tier.get("guest") or {})
