@@ -82,6 +82,12 @@ pub struct Instance {
     /// What a type change must respect (read only when a start resizes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resize: Option<ResizeFacts>,
+    /// Classic load balancers that list the instance (read for starts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classic_load_balancers: Vec<String>,
+    /// ELBv2 target groups that hold the instance (read for health gates).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<String>,
 }
 
 /// The instance attributes a type change must respect.

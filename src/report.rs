@@ -212,6 +212,35 @@ fn tier_text(
                 };
                 format!("wait until {who} {state} (at most {timeout_seconds}s)")
             }
+            Step::DeregisterClassic { load_balancers } => format!(
+                "deregister from classic load balancers: {}",
+                lb_list(load_balancers)
+            ),
+            Step::RegisterClassic { load_balancers, .. } => {
+                format!(
+                    "once running, register again with classic load balancers: {}",
+                    lb_list(load_balancers)
+                )
+            }
+            Step::WaitHealthy {
+                target_groups,
+                instances,
+                timeout_seconds,
+            } => {
+                let groups = if target_groups.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in {}", lb_list(target_groups))
+                };
+                format!(
+                    "wait until {} healthy{groups} and pass EC2 status checks (at most {timeout_seconds}s)",
+                    if w.observed {
+                        plural(instances.len(), "instance") + " are"
+                    } else {
+                        "they are".into()
+                    }
+                )
+            }
             Step::Delay { seconds } => format!("then wait {seconds}s before the next wave"),
         };
         out.push_str(&p.act(format!("      {line}\n")));
@@ -232,6 +261,19 @@ fn tier_text(
     if t.steps.is_empty() && t.unchanged.is_empty() && t.held.is_empty() && w.observed {
         out.push_str(&p.dim("      no instances\n".to_string()));
     }
+}
+
+fn lb_list(by: &std::collections::BTreeMap<String, Vec<String>>) -> String {
+    by.iter()
+        .map(|(lb, ids)| {
+            format!(
+                "{} ({})",
+                crate::aws::elb::target_group_name(lb),
+                ids.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn note_text(n: &InstanceNote) -> String {
@@ -347,13 +389,19 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                             o.detail.as_deref().unwrap_or_default()
                         )
                     }
-                    _ if o.new_type.is_some() => format!(
-                        "    {} {} as {} (was {})\n",
-                        o.instance,
-                        status_word(o.status),
-                        o.new_type.as_deref().unwrap_or_default(),
-                        o.old_type.as_deref().unwrap_or_default()
-                    ),
+                    _ if o.new_type.is_some() || !o.load_balancers.is_empty() => {
+                        let mut parts = Vec::new();
+                        if let (Some(new), Some(old)) = (&o.new_type, &o.old_type) {
+                            parts.push(format!("as {new} (was {old})"));
+                        }
+                        parts.extend(o.load_balancers.iter().cloned());
+                        format!(
+                            "    {} {} {}\n",
+                            o.instance,
+                            status_word(o.status),
+                            parts.join("; ")
+                        )
+                    }
                     _ => continue,
                 };
                 out.push_str(&if o.status == Status::Failed {

@@ -149,6 +149,56 @@ pub struct StartAction {
     #[serde(default = "default_tier_delay")]
     #[schemars(range(max = 3600))]
     pub delay_seconds: u32,
+    /// Deregister the tier's instances from the classic load balancers that list them before
+    /// the start, and register them again once running, so health checks start clean
+    /// (tierctl only, default true; stored as `TierStart.TierctlReregisterLoadBalancers`).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub reregister_load_balancers: bool,
+    /// Before the next wave, wait until the tier's instances are healthy in every ELBv2
+    /// target group that holds them and pass EC2 status checks
+    /// (tierctl only, default false; `TierStart.TierctlWaitHealthy`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub wait_healthy: bool,
+    /// How long `waitHealthy` waits (tierctl only, default 600; `TierStart.TierctlHealthTimeout`).
+    #[serde(
+        default = "default_health_timeout",
+        skip_serializing_if = "is_default_health_timeout"
+    )]
+    #[schemars(range(min = 1, max = 3600))]
+    pub health_timeout_seconds: u32,
+}
+
+/// Default seconds a health gate waits.
+pub const DEFAULT_HEALTH_TIMEOUT_SECONDS: u32 = 600;
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn default_health_timeout() -> u32 {
+    DEFAULT_HEALTH_TIMEOUT_SECONDS
+}
+
+fn is_default_health_timeout(s: &u32) -> bool {
+    *s == DEFAULT_HEALTH_TIMEOUT_SECONDS
+}
+
+impl StartAction {
+    /// Start settings with the defaults.
+    pub fn new(sequence: u32) -> Self {
+        StartAction {
+            sequence,
+            synchronous: false,
+            delay_seconds: DEFAULT_TIER_DELAY_SECONDS,
+            reregister_load_balancers: true,
+            wait_healthy: false,
+            health_timeout_seconds: DEFAULT_HEALTH_TIMEOUT_SECONDS,
+        }
+    }
 }
 
 /// The stop override file (`TierStopOverrideFilename` / `TierStopOverrideOperatingSystem`).
@@ -270,6 +320,9 @@ pub fn example_with_every_field() -> Workload {
             sequence: seq,
             synchronous: true,
             delay_seconds: 9,
+            reregister_load_balancers: false,
+            wait_healthy: true,
+            health_timeout_seconds: 300,
         }),
         scaling: BTreeMap::from([("default".into(), "t3.micro".into())]),
     };

@@ -103,6 +103,8 @@ impl Ec2 {
                                 .and_then(|h| h.configured())
                                 .unwrap_or(false),
                         }),
+                        classic_load_balancers: Vec::new(),
+                        target_groups: Vec::new(),
                     });
                 }
             }
@@ -245,6 +247,35 @@ impl Ec2 {
             res.map(|_| ())
                 .map_err(|e| AwsError::from_sdk("ec2:ModifyInstanceAttribute", e)),
         )
+    }
+
+    /// Whether both EC2 status checks (instance and system) pass, per instance.
+    pub async fn status_checks(&self, ids: &[String]) -> Result<BTreeMap<String, bool>, AwsError> {
+        let mut out: BTreeMap<String, bool> = ids.iter().map(|i| (i.clone(), false)).collect();
+        for chunk in ids.chunks(100) {
+            let mut pages = self
+                .client
+                .describe_instance_status()
+                .set_instance_ids(Some(chunk.to_vec()))
+                .include_all_instances(true)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| AwsError::from_sdk("ec2:DescribeInstanceStatus", e))?;
+                for s in page.instance_statuses() {
+                    let ok = |x: Option<&aws_sdk_ec2::types::InstanceStatusSummary>| {
+                        x.and_then(|x| x.status()).map(|s| s.as_str()) == Some("ok")
+                    };
+                    if let Some(id) = s.instance_id() {
+                        out.insert(
+                            id.to_string(),
+                            ok(s.instance_status()) && ok(s.system_status()),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Changes a stopped instance's type.

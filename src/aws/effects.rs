@@ -8,6 +8,7 @@ use aws_config::SdkConfig;
 
 use super::AwsError;
 use super::ec2::Ec2;
+use super::elb::Elb;
 use super::ssm::{OverrideRequest, Ssm};
 use crate::execute::{CheckOutcome, Effects, OverrideCheck};
 use crate::observe::InstanceState;
@@ -17,6 +18,7 @@ pub struct AwsEffects {
     config: SdkConfig,
     ec2: Mutex<BTreeMap<String, Ec2>>,
     ssm: Mutex<BTreeMap<String, Ssm>>,
+    elb: Mutex<BTreeMap<String, Elb>>,
 }
 
 impl AwsEffects {
@@ -26,6 +28,7 @@ impl AwsEffects {
             config,
             ec2: Mutex::new(BTreeMap::new()),
             ssm: Mutex::new(BTreeMap::new()),
+            elb: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -33,6 +36,13 @@ impl AwsEffects {
         let mut map = self.ec2.lock().expect("client cache lock");
         map.entry(region.to_string())
             .or_insert_with(|| Ec2::new(&self.config, region))
+            .clone()
+    }
+
+    fn elb(&self, region: &str) -> Elb {
+        let mut map = self.elb.lock().expect("client cache lock");
+        map.entry(region.to_string())
+            .or_insert_with(|| Elb::new(&self.config, region))
             .clone()
     }
 
@@ -72,6 +82,64 @@ impl Effects for AwsEffects {
             ec2.disable_ebs_optimized(&r.instance, dry_run).await?;
         }
         ec2.set_type(&r.instance, &r.to, dry_run).await
+    }
+
+    async fn deregister_classic(
+        &self,
+        region: &str,
+        lb: &str,
+        ids: &[String],
+    ) -> Result<(), AwsError> {
+        self.elb(region).deregister(lb, ids).await
+    }
+
+    async fn register_classic(
+        &self,
+        region: &str,
+        lb: &str,
+        ids: &[String],
+    ) -> Result<(), AwsError> {
+        self.elb(region).register(lb, ids).await
+    }
+
+    async fn unhealthy(
+        &self,
+        region: &str,
+        target_groups: &BTreeMap<String, Vec<String>>,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut why: BTreeMap<String, String> = BTreeMap::new();
+        let elb = self.elb(region);
+        for (tg, members) in target_groups {
+            let members: Vec<String> = members
+                .iter()
+                .filter(|m| ids.contains(m))
+                .cloned()
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let health = elb.target_health(tg, &members).await?;
+            let name = super::elb::target_group_name(tg);
+            for id in members {
+                match health.get(&id) {
+                    Some((state, _)) if state == "healthy" => {}
+                    Some((state, reason)) => {
+                        why.insert(id, format!("{state} in {name} ({reason})"));
+                    }
+                    None => {
+                        why.insert(id, format!("not registered in {name}"));
+                    }
+                }
+            }
+        }
+        for (id, ok) in self.ec2(region).status_checks(ids).await? {
+            if !ok {
+                why.entry(id)
+                    .or_insert_with(|| "EC2 status checks not passed yet".into());
+            }
+        }
+        Ok(why)
     }
 
     async fn check_overrides(

@@ -6,9 +6,10 @@
 
 pub mod dynamodb;
 pub mod ec2;
+pub mod effects;
+pub mod elb;
 pub mod s3;
 pub mod sns;
-pub mod effects;
 pub mod ssm;
 
 use std::time::Duration;

@@ -198,7 +198,59 @@ pub async fn observe(selected: &[&Workload], intent: &Intent) -> anyhow::Result<
             .context("observing a workload")?;
         observed.workloads.insert(name, workload);
     }
+    if intent.action == Action::Start {
+        attach_load_balancers(&config, selected, &mut observed).await?;
+    }
     Ok(observed)
+}
+
+/// Reads, once per region, which classic load balancers and ELBv2 target
+/// groups hold the instances of tiers that re-register or wait for health.
+async fn attach_load_balancers(
+    config: &aws_config::SdkConfig,
+    selected: &[&Workload],
+    observed: &mut Observed,
+) -> anyhow::Result<()> {
+    let mut wants: std::collections::BTreeMap<String, (bool, bool)> =
+        std::collections::BTreeMap::new();
+    for w in selected {
+        let entry = wants.entry(w.region.clone()).or_default();
+        for s in w.tiers.iter().filter_map(|t| t.start.as_ref()) {
+            entry.0 |= s.reregister_load_balancers;
+            entry.1 |= s.wait_healthy;
+        }
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (region, (classic, v2)) in wants {
+        let elb = crate::aws::elb::Elb::new(config, &region);
+        set.spawn(async move {
+            let mut m = crate::aws::elb::Membership::default();
+            if classic {
+                m.classic = elb.classic_membership().await?;
+            }
+            if v2 {
+                m.target_groups = elb.target_group_membership().await?;
+            }
+            Ok::<_, crate::aws::AwsError>((region, m))
+        });
+    }
+    let mut by_region = std::collections::BTreeMap::new();
+    while let Some(joined) = set.join_next().await {
+        let (region, m) = joined
+            .context("discovering load balancers")?
+            .context("discovering load balancers")?;
+        by_region.insert(region, m);
+    }
+    for w in observed.workloads.values_mut() {
+        let Some(m) = by_region.get(&w.region) else {
+            continue;
+        };
+        for i in &mut w.instances {
+            i.classic_load_balancers = m.classic.get(&i.id).cloned().unwrap_or_default();
+            i.target_groups = m.target_groups.get(&i.id).cloned().unwrap_or_default();
+        }
+    }
+    Ok(())
 }
 
 /// The intent a selection asks for.

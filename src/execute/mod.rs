@@ -91,6 +91,28 @@ pub trait Effects: Send + Sync + 'static {
         resize: &crate::plan::Resize,
         dry_run: bool,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Takes instances out of a classic load balancer.
+    fn deregister_classic(
+        &self,
+        region: &str,
+        load_balancer: &str,
+        ids: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Puts running instances into a classic load balancer.
+    fn register_classic(
+        &self,
+        region: &str,
+        load_balancer: &str,
+        ids: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Why each instance is not yet healthy (absent from the map: healthy in
+    /// every target group given and EC2 status checks pass).
+    fn unhealthy(
+        &self,
+        region: &str,
+        target_groups: &BTreeMap<String, Vec<String>>,
+        ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send;
     /// Asks each guest about the override file; one outcome per id.
     fn check_overrides(
         &self,
@@ -184,6 +206,9 @@ pub struct Outcome {
     /// Type after a resize.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new_type: Option<String>,
+    /// Load balancer actions, e.g. `deregistered from classic web`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load_balancers: Vec<String>,
     /// Milliseconds from the start of the run to this outcome.
     pub at_ms: u64,
 }
@@ -425,6 +450,7 @@ fn outcome<E, P>(
         error_code: None,
         old_type: None,
         new_type: None,
+        load_balancers: Vec::new(),
         at_ms: ctx.now_ms(),
     }
 }
@@ -481,6 +507,7 @@ async fn run_tier<E: Effects, P: Progress>(
     let mut pending: BTreeSet<String> = targets(t).into_iter().collect();
     let mut acted: BTreeSet<String> = BTreeSet::new();
     let mut resized: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut lb_actions: BTreeMap<String, Vec<String>> = BTreeMap::new();
     ctx.progress.tier_started(workload, &t.name, pending.len());
     let dry = ctx.options.dry_run;
 
@@ -659,6 +686,128 @@ async fn run_tier<E: Effects, P: Progress>(
                     ));
                 }
             }
+            Step::DeregisterClassic { load_balancers } => {
+                for (lb, ids) in load_balancers {
+                    let ids: Vec<String> = ids
+                        .iter()
+                        .filter(|i| pending.contains(*i))
+                        .cloned()
+                        .collect();
+                    if ids.is_empty() || dry {
+                        continue;
+                    }
+                    // Not being in the load balancer during the start is the
+                    // point; a failure here is worth a warning, not a halt.
+                    let what = match ctx.effects.deregister_classic(region, lb, &ids).await {
+                        Ok(()) => format!("deregistered from classic {lb}"),
+                        Err(e) => {
+                            tracing::warn!(workload, tier = %t.name, "deregistering from {lb}: {e}");
+                            format!("not deregistered from classic {lb}: {e}")
+                        }
+                    };
+                    for id in ids {
+                        lb_actions.entry(id).or_default().push(what.clone());
+                    }
+                }
+            }
+            Step::RegisterClassic {
+                load_balancers,
+                timeout_seconds,
+            } => {
+                if dry {
+                    continue;
+                }
+                let mut all: Vec<String> = load_balancers
+                    .values()
+                    .flatten()
+                    .filter(|i| acted.contains(*i))
+                    .cloned()
+                    .collect();
+                all.sort();
+                all.dedup();
+                // Classic load balancers only take running instances.
+                let missed = wait_for(
+                    ctx,
+                    region,
+                    &all,
+                    InstanceState::Running,
+                    Duration::from_secs(u64::from(*timeout_seconds)),
+                )
+                .await;
+                for (lb, ids) in load_balancers {
+                    let ids: Vec<String> = ids
+                        .iter()
+                        .filter(|i| acted.contains(*i) && !missed.contains_key(*i))
+                        .cloned()
+                        .collect();
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    match ctx.effects.register_classic(region, lb, &ids).await {
+                        Ok(()) => {
+                            for id in ids {
+                                lb_actions
+                                    .entry(id)
+                                    .or_default()
+                                    .push(format!("registered with classic {lb}"));
+                            }
+                        }
+                        Err(e) => {
+                            for id in ids {
+                                acted.remove(&id);
+                                outcomes.push(failed(ctx, workload, &t.name, &id, &e, &format!("started, but registering with classic load balancer {lb} failed")));
+                            }
+                        }
+                    }
+                }
+                for (id, last) in missed {
+                    acted.remove(&id);
+                    let last = last.map_or_else(|| "unknown".to_string(), |s| s.to_string());
+                    outcomes.push(outcome(ctx, workload, &t.name, &id, Status::Failed, Some(format!("not running within {timeout_seconds}s (last seen {last}), so not registered with its load balancers"))));
+                }
+            }
+            Step::WaitHealthy {
+                target_groups,
+                instances,
+                timeout_seconds,
+            } => {
+                if dry {
+                    continue;
+                }
+                let planned: BTreeSet<String> = targets(t).into_iter().collect();
+                let watch: Vec<String> = instances
+                    .iter()
+                    .filter(|i| acted.contains(*i) || !planned.contains(*i))
+                    .cloned()
+                    .collect();
+                let missed = wait_healthy(
+                    ctx,
+                    region,
+                    target_groups,
+                    &watch,
+                    Duration::from_secs(u64::from(*timeout_seconds)),
+                )
+                .await;
+                for id in &watch {
+                    if !missed.contains_key(id) && !target_groups.is_empty() {
+                        lb_actions
+                            .entry(id.clone())
+                            .or_default()
+                            .push("healthy in its target groups".into());
+                    }
+                }
+                for (id, why) in missed {
+                    acted.remove(&id);
+                    outcomes.push(outcome(
+                        ctx,
+                        workload,
+                        &t.name,
+                        &id,
+                        Status::Failed,
+                        Some(format!("not healthy within {timeout_seconds}s: {why}")),
+                    ));
+                }
+            }
             Step::Delay { seconds } => {
                 // Nothing changed in this tier, or its failure halts the
                 // workload: the next wave has nothing to wait for.
@@ -685,6 +834,7 @@ async fn run_tier<E: Effects, P: Progress>(
             o.old_type = Some(from.clone());
             o.new_type = Some(to.clone());
         }
+        o.load_balancers = lb_actions.remove(id).unwrap_or_default();
         outcomes.push(o);
     }
     for id in pending {
@@ -700,6 +850,45 @@ async fn run_tier<E: Effects, P: Progress>(
     outcomes.sort_by(|a, b| a.instance.cmp(&b.instance));
     ctx.progress.tier_finished(workload, &t.name, &outcomes);
     outcomes
+}
+
+/// Polls the health of exactly `ids` until all are healthy or `timeout`
+/// passes; returns those that never got there, with the last reason.
+async fn wait_healthy<E: Effects, P: Progress>(
+    ctx: &Ctx<E, P>,
+    region: &str,
+    target_groups: &BTreeMap<String, Vec<String>>,
+    ids: &[String],
+    timeout: Duration,
+) -> BTreeMap<String, String> {
+    let mut waiting: BTreeMap<String, String> = ids
+        .iter()
+        .map(|i| (i.clone(), "not checked yet".to_string()))
+        .collect();
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(200);
+    while !waiting.is_empty() {
+        let ask: Vec<String> = waiting.keys().cloned().collect();
+        ctx.pacer
+            .acquire(region, pace::Call::Describe, ask.len())
+            .await;
+        match ctx.effects.unhealthy(region, target_groups, &ask).await {
+            Ok(unhealthy) => {
+                waiting.retain(|id, _| unhealthy.contains_key(id));
+                for (id, why) in unhealthy {
+                    if let Some(w) = waiting.get_mut(&id) {
+                        *w = why;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("checking health: {e}; trying again"),
+        }
+        if waiting.is_empty() || Instant::now() + pause > deadline || !ctx.sleep(pause).await {
+            break;
+        }
+        pause = (pause * 2).min(ctx.options.max_poll_interval.max(Duration::from_secs(2)));
+    }
+    waiting
 }
 
 /// Polls exactly `ids` until they are all in `state` or `timeout` passes.

@@ -123,6 +123,28 @@ impl Effects for Fleet {
         Ok(())
     }
 
+    async fn deregister_classic(&self, _: &str, _: &str, ids: &[String]) -> Result<(), AwsError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(("deregister", ids.to_vec()));
+        Ok(())
+    }
+
+    async fn register_classic(&self, _: &str, _: &str, ids: &[String]) -> Result<(), AwsError> {
+        self.calls.lock().unwrap().push(("register", ids.to_vec()));
+        Ok(())
+    }
+
+    async fn unhealthy(
+        &self,
+        _: &str,
+        _: &BTreeMap<String, Vec<String>>,
+        _: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        Ok(BTreeMap::new())
+    }
+
     async fn check_overrides(
         &self,
         _: &str,
@@ -154,6 +176,7 @@ fn tier(name: &str, seq: u32, sync: bool) -> Tier {
             sequence: seq,
             synchronous: sync,
             delay_seconds: 5,
+            ..StartAction::new(0)
         }),
         scaling: BTreeMap::new(),
     }
@@ -180,6 +203,8 @@ fn observed(fleet: &Fleet, tiers: &[(&str, &[&str])]) -> ObservedWorkload {
                 name: None,
                 launch_time: None,
                 resize: None,
+                classic_load_balancers: Vec::new(),
+                target_groups: Vec::new(),
             });
         }
     }

@@ -196,6 +196,31 @@ pub enum Step {
         /// Give up after.
         timeout_seconds: u32,
     },
+    /// Take the instances out of their classic load balancers before the start.
+    #[serde(rename_all = "camelCase")]
+    DeregisterClassic {
+        /// Load balancer name -> instances.
+        load_balancers: BTreeMap<String, Vec<String>>,
+    },
+    /// Once the instances run, put them back in their classic load balancers.
+    #[serde(rename_all = "camelCase")]
+    RegisterClassic {
+        /// Load balancer name -> instances.
+        load_balancers: BTreeMap<String, Vec<String>>,
+        /// How long to wait for the instances to run first.
+        timeout_seconds: u32,
+    },
+    /// Wait until the instances are healthy in every ELBv2 target group that
+    /// holds them and pass EC2 status checks.
+    #[serde(rename_all = "camelCase")]
+    WaitHealthy {
+        /// Target group ARN -> instances.
+        target_groups: BTreeMap<String, Vec<String>>,
+        /// Every instance waited for.
+        instances: Vec<String>,
+        /// Give up after.
+        timeout_seconds: u32,
+    },
     /// Pause after the tier before the next wave (`delaySeconds`).
     #[serde(rename_all = "camelCase")]
     Delay {
@@ -409,6 +434,8 @@ fn plan_tier(
         reason: reason.to_string(),
     };
     let mut act: Vec<&Instance> = Vec::new();
+    // Steps after the start (and its wait): load balancer registration, health gate.
+    let mut post_start: Vec<Step> = Vec::new();
     let mut in_flight: Vec<String> = Vec::new();
     for &i in instances {
         use InstanceState as S;
@@ -530,15 +557,67 @@ fn plan_tier(
                     )),
                 }
             }
+            let start = tier.start.as_ref().expect("tier takes part");
+            let members = |pick: fn(&Instance) -> &Vec<String>| {
+                let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for i in &act {
+                    for lb in pick(i) {
+                        by.entry(lb.clone()).or_default().push(i.id.clone());
+                    }
+                }
+                by
+            };
+            let classic = if start.reregister_load_balancers {
+                members(|i| &i.classic_load_balancers)
+            } else {
+                BTreeMap::new()
+            };
+            if !classic.is_empty() {
+                tp.steps.push(Step::DeregisterClassic {
+                    load_balancers: classic.clone(),
+                });
+            }
             if acts {
                 tp.steps.push(Step::Start {
                     batches: batches(&ids),
                 });
             }
+            if !observed && start.reregister_load_balancers && acts {
+                tp.notes.push("classic load balancers holding the instances are looked up at run time: deregistered before the start, registered again once running".into());
+            }
+            if !classic.is_empty() {
+                post_start.push(Step::RegisterClassic {
+                    load_balancers: classic,
+                    timeout_seconds: intent.wait_timeout_seconds,
+                });
+            }
+            if start.wait_healthy && (acts || !in_flight.is_empty()) {
+                let mut waited: Vec<String> = ids
+                    .iter()
+                    .cloned()
+                    .chain(in_flight.iter().cloned())
+                    .collect();
+                waited.sort();
+                let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for i in instances.iter().filter(|i| waited.contains(&i.id)) {
+                    for tg in &i.target_groups {
+                        groups.entry(tg.clone()).or_default().push(i.id.clone());
+                    }
+                }
+                post_start.push(Step::WaitHealthy {
+                    target_groups: groups,
+                    instances: waited,
+                    timeout_seconds: start.health_timeout_seconds,
+                });
+            }
         }
     }
     if synchronous && (acts || !in_flight.is_empty()) {
-        let mut waited: Vec<String> = ids.iter().cloned().chain(in_flight).collect();
+        let mut waited: Vec<String> = ids
+            .iter()
+            .cloned()
+            .chain(in_flight.iter().cloned())
+            .collect();
         waited.sort();
         tp.steps.push(Step::Wait {
             state: intent.action.target(),
@@ -546,6 +625,7 @@ fn plan_tier(
             timeout_seconds: intent.wait_timeout_seconds,
         });
     }
+    tp.steps.append(&mut post_start);
     if acts && delay > 0 {
         tp.steps.push(Step::Delay { seconds: delay });
     }

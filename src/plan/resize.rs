@@ -110,6 +110,8 @@ mod tests {
             name: None,
             launch_time: None,
             resize: Some(facts),
+            classic_load_balancers: Vec::new(),
+            target_groups: Vec::new(),
         }
     }
 

@@ -19,6 +19,7 @@ fn tier(name: &str, stop_seq: u32, start_seq: u32, sync: bool) -> Tier {
             sequence: start_seq,
             synchronous: sync,
             delay_seconds: 5,
+            ..StartAction::new(0)
         }),
         scaling: BTreeMap::new(),
     }
@@ -41,6 +42,8 @@ fn inst(id: &str, tier: &str, state: S) -> Instance {
         name: None,
         launch_time: None,
         resize: None,
+        classic_load_balancers: Vec::new(),
+        target_groups: Vec::new(),
     }
 }
 

@@ -75,6 +75,12 @@ pub mod attr {
     pub const TIER_STOP_OVERRIDE_FILENAME: &str = "TierStopOverrideFilename";
     /// Override file guest OS (inside `TierStop`).
     pub const TIER_STOP_OVERRIDE_OPERATING_SYSTEM: &str = "TierStopOverrideOperatingSystem";
+    /// tierctl only, inside `TierStart`: `"False"` turns classic load balancer re-registration off.
+    pub const TIERCTL_REREGISTER_LOAD_BALANCERS: &str = "TierctlReregisterLoadBalancers";
+    /// tierctl only, inside `TierStart`: `"True"` waits for ELBv2 health before the next wave.
+    pub const TIERCTL_WAIT_HEALTHY: &str = "TierctlWaitHealthy";
+    /// tierctl only, inside `TierStart`: seconds the health gate waits.
+    pub const TIERCTL_HEALTH_TIMEOUT: &str = "TierctlHealthTimeout";
 }
 
 use attr::*;
@@ -108,6 +114,9 @@ const START_KNOWN: &[&str] = &[
     TIER_SEQUENCE,
     TIER_SYNCHRONIZATION,
     INTER_TIER_ORCHESTRATION_DELAY,
+    TIERCTL_REREGISTER_LOAD_BALANCERS,
+    TIERCTL_WAIT_HEALTHY,
+    TIERCTL_HEALTH_TIMEOUT,
 ];
 /// Attributes inside `TierStop`.
 const STOP_KNOWN: &[&str] = &[
@@ -304,7 +313,21 @@ fn tier_item(spec_name: &str, t: &Tier) -> Item {
         item.insert(TIER_STOP.into(), AttributeValue::M(m));
     }
     if let Some(start) = &t.start {
-        let m = action_map(start.sequence, start.synchronous, start.delay_seconds);
+        let mut m = action_map(start.sequence, start.synchronous, start.delay_seconds);
+        // tierctl's own settings: written only when not the default, so a
+        // tier that uses none of them stays exactly in the original format.
+        if !start.reregister_load_balancers {
+            m.insert(TIERCTL_REREGISTER_LOAD_BALANCERS.into(), s("False"));
+        }
+        if start.wait_healthy {
+            m.insert(TIERCTL_WAIT_HEALTHY.into(), s("True"));
+        }
+        if start.health_timeout_seconds != crate::spec::DEFAULT_HEALTH_TIMEOUT_SECONDS {
+            m.insert(
+                TIERCTL_HEALTH_TIMEOUT.into(),
+                s(start.health_timeout_seconds.to_string()),
+            );
+        }
         item.insert(TIER_START.into(), AttributeValue::M(m));
     }
     if !t.scaling.is_empty() {
@@ -586,10 +609,23 @@ fn tier_from_item(
             };
             inner.unknown(&item_name, START_KNOWN, unknown);
             let (sequence, synchronous, delay_seconds) = read_action(&inner)?;
+            let flag = |name: &str, default: bool| -> Result<bool, ItemError> {
+                match inner.string(name)? {
+                    None => Ok(default),
+                    Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+                    Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+                    Some(v) => Err(inner.invalid(name, v, "\"True\" or \"False\"")),
+                }
+            };
             Some(StartAction {
                 sequence,
                 synchronous,
                 delay_seconds,
+                reregister_load_balancers: flag(TIERCTL_REREGISTER_LOAD_BALANCERS, true)?,
+                wait_healthy: flag(TIERCTL_WAIT_HEALTHY, false)?,
+                health_timeout_seconds: inner
+                    .count(TIERCTL_HEALTH_TIMEOUT)?
+                    .unwrap_or(crate::spec::DEFAULT_HEALTH_TIMEOUT_SECONDS),
             })
         }
     };
@@ -778,6 +814,7 @@ mod tests {
                     sequence: 2,
                     synchronous: false,
                     delay_seconds: DEFAULT_TIER_DELAY_SECONDS,
+                    ..StartAction::new(0)
                 }),
                 scaling: scaling(&[
                     ("default", "t2.nano"),
@@ -1335,6 +1372,7 @@ mod tests {
                 sequence,
                 synchronous,
                 delay_seconds,
+                ..StartAction::new(0)
             })
     }
 
@@ -1409,5 +1447,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn tierctl_only_start_settings_round_trip_as_extra_attributes() {
+        let w = crate::spec::example_with_every_field();
+        let items = to_items(&w);
+        let start = item_to_json(&items.tiers["Web"])["TierStart"].clone();
+        assert_eq!(start["TierctlReregisterLoadBalancers"], "False");
+        assert_eq!(start["TierctlWaitHealthy"], "True");
+        assert_eq!(start["TierctlHealthTimeout"], "300");
+        let tiers: Vec<Item> = items.tiers.values().cloned().collect();
+        let back = from_items(&items.workload, &tiers).unwrap();
+        assert!(back.unknown.is_empty(), "{:?}", back.unknown);
+        let mut want = w.clone();
+        want.tiers.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(back.workload, want);
     }
 }

@@ -3,6 +3,7 @@
 //! is linked once.
 
 mod cli;
+mod elb;
 mod emulator;
 mod iam;
 mod notify;

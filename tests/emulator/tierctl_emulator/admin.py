@@ -5,6 +5,7 @@ import re
 from urllib.parse import parse_qs
 
 from . import seed as seeding
+from . import target_health
 
 PREFIX = "/_tierctl/"
 
@@ -29,6 +30,8 @@ def handle(emulator, method, path, query_string, body):
 
 
 def _route(em, method, route, query, data):
+    if route == "target-health" and method == "POST":
+        return _reply(200, target_health.set_health(data))
     if route == "health" and method == "GET":
         return _reply(200, {"ok": True})
     if route == "reset" and method == "POST":

@@ -19,6 +19,7 @@ from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequ
                                            create_backend_app)
 from werkzeug.serving import make_server
 
+from . import target_health  # noqa: F401  (patches moto: steerable ELBv2 target health)
 from . import admin, ec2_describe
 from .calls import CallLog
 from .ec2_realism import Ec2Realism
@@ -45,6 +46,8 @@ class Emulator:
             self.faults.reset()
             self.slow.reset()
             self.calls.reset()
+            from . import target_health
+            target_health.reset()
 
     @staticmethod
     def _read_body(environ):
