@@ -1,1 +1,976 @@
-//! Least-privilege IAM policy generation (being written).
+//! Least-privilege IAM policy generation: the policy document the role
+//! running tierctl needs for a set of workloads. Pure: no I/O, no AWS call.
+//!
+//! Every statement says which commands need it ([`Part`]), so the policy can
+//! be printed whole or just for `plan`, `sync` (and plan) or `run`. Each
+//! action is listed by name (no wildcard), resources are ARNs wherever AWS
+//! supports resource-level permissions, EC2 and SSM instance actions are
+//! conditioned on the workload tag, and `Resource: "*"` statements (APIs
+//! without resource-level permissions) are limited to the workloads'
+//! regions with `aws:RequestedRegion`.
+//!
+//! Calls and the IAM actions that authorise them (what `src/aws/` does):
+//!
+//! | command | calls | IAM actions |
+//! |---|---|---|
+//! | `sync`, `plan`, `import`, `run --from dynamodb` | DescribeTable, Scan (config tables) | same |
+//! | `sync` | CreateTable, TransactWriteItems with Put, Delete, ConditionCheck | CreateTable, PutItem, DeleteItem, ConditionCheckItem (`dynamodb:TransactWriteItems` is not an IAM action) |
+//! | `run`, `unlock` | DescribeTable, CreateTable, PutItem, UpdateItem, DeleteItem (lock table) | same |
+//! | `plan`, `run` | ec2:DescribeInstances; DescribeInstanceTypes (start with a profile) | same, `Resource: "*"` |
+//! | `run` | ec2:StopInstances, StartInstances, ModifyInstanceAttribute (also with DryRun) | same, on tagged instances |
+//! | `plan`, `run` (start) | elasticloadbalancing:DescribeLoadBalancers; DescribeTargetGroups, DescribeTargetHealth (waitHealthy) | same, `Resource: "*"` |
+//! | `run` (start) | elasticloadbalancing:Deregister/RegisterInstances...; ec2:DescribeInstanceStatus (waitHealthy) | same |
+//! | `run` (override check) | ssm:DescribeInstanceInformation, SendCommand, ListCommandInvocations, CancelCommand | same; SendCommand on the document and the tagged instances |
+//! | `run` (notifications) | sns:ListTopics, Publish, CreateTopic (only when asked to) | same |
+//! | `run` (SSM output bucket) | s3:GetBucketLocation | same |
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::Tables;
+use crate::spec::{GuestOs, Workload};
+
+/// Which commands' statements to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    /// Read-only: `plan`, `sync --check`, `import` (e.g. a pull request role).
+    Plan,
+    /// `sync` and everything `plan` needs.
+    Sync,
+    /// `run` and `unlock`.
+    Run,
+    /// Everything.
+    All,
+}
+
+impl Part {
+    /// Whether a statement used by `uses` belongs in this part.
+    fn includes(self, uses: &BTreeSet<Part>) -> bool {
+        match self {
+            Part::All => true,
+            Part::Plan => uses.contains(&Part::Plan),
+            Part::Sync => uses.contains(&Part::Plan) || uses.contains(&Part::Sync),
+            Part::Run => uses.contains(&Part::Run),
+        }
+    }
+}
+
+/// Settings of a policy besides the workloads and tables.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    /// The run lease table (`--lock-table`).
+    pub lock_table: &'a str,
+    /// The AWS account id; `None` writes `*` in ARNs.
+    pub account: Option<&'a str>,
+    /// The ARN partition (`aws`, `aws-cn`, `aws-us-gov`, ...).
+    pub partition: &'a str,
+    /// Also allow `sns:CreateTopic` on the topics.
+    pub create_topic: bool,
+    /// Which commands' statements.
+    pub part: Part,
+}
+
+/// One policy statement (always `Effect: Allow`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Statement id: letters and digits only, unique in the policy.
+    pub sid: String,
+    /// Full `service:Action` names, sorted.
+    pub actions: BTreeSet<String>,
+    /// Resource ARNs (or `*`), sorted.
+    pub resources: BTreeSet<String>,
+    /// `Condition` block, when any.
+    pub condition: Option<Value>,
+    /// Commands that need this statement.
+    pub uses: BTreeSet<Part>,
+}
+
+impl Statement {
+    fn new(sid: &str, actions: &[&str], resources: impl IntoIterator<Item = String>) -> Self {
+        Statement {
+            sid: sid.to_string(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            resources: resources.into_iter().collect(),
+            condition: None,
+            uses: BTreeSet::from([Part::Run]),
+        }
+    }
+
+    fn used_by(mut self, uses: &[Part]) -> Self {
+        self.uses = uses.iter().copied().collect();
+        self
+    }
+
+    fn with_condition(mut self, condition: Value) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+
+    /// The statement as policy JSON.
+    pub fn to_json(&self) -> Value {
+        let mut s = json!({
+            "Sid": self.sid,
+            "Effect": "Allow",
+            "Action": self.actions.iter().collect::<Vec<_>>(),
+            "Resource": self.resources.iter().collect::<Vec<_>>(),
+        });
+        if let Some(c) = &self.condition {
+            s["Condition"] = c.clone();
+        }
+        s
+    }
+}
+
+/// The partition a region belongs to (`cn-north-1` -> `aws-cn`, ...).
+pub fn partition_for_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else {
+        "aws"
+    }
+}
+
+/// The SSM document that checks override files on `os`.
+pub fn document_for(os: GuestOs) -> &'static str {
+    match os {
+        GuestOs::Linux => "AWS-RunShellScript",
+        GuestOs::Windows => "AWS-RunPowerShellScript",
+    }
+}
+
+/// The policy document for `workloads` (only the statements of `settings.part`).
+pub fn policy(workloads: &[&Workload], tables: &Tables, settings: &Settings<'_>) -> Value {
+    let statements: Vec<Value> = statements(workloads, tables, settings)
+        .iter()
+        .map(Statement::to_json)
+        .collect();
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// Every `service:Action` a policy document allows, sorted.
+pub fn actions_of(policy: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for s in policy["Statement"].as_array().into_iter().flatten() {
+        match &s["Action"] {
+            Value::String(a) => {
+                out.insert(a.clone());
+            }
+            Value::Array(list) => {
+                out.extend(list.iter().filter_map(|a| a.as_str().map(str::to_string)));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The statements, in a fixed order (config tables, lock table, EC2, SSM, SNS, S3).
+pub fn statements(
+    workloads: &[&Workload],
+    tables: &Tables,
+    settings: &Settings<'_>,
+) -> Vec<Statement> {
+    let p = settings.partition;
+    let account = settings.account.unwrap_or("*");
+    let table_region = tables.region.as_deref().unwrap_or("*");
+    let table_arn = |name: &str| format!("arn:{p}:dynamodb:{table_region}:{account}:table/{name}");
+    let config_tables = || {
+        [
+            table_arn(&tables.workload_table),
+            table_arn(&tables.tier_table),
+        ]
+    };
+    let in_regions = |regions: &BTreeSet<&str>| json!({"StringEquals": {"aws:RequestedRegion": regions.iter().collect::<Vec<_>>()}});
+    let mut out = Vec::new();
+
+    // Configuration tables: read by plan, sync, import and run --from dynamodb; written by sync.
+    out.push(
+        Statement::new(
+            "ConfigTablesRead",
+            &["dynamodb:DescribeTable", "dynamodb:Scan"],
+            config_tables(),
+        )
+        .used_by(&[Part::Plan, Part::Sync, Part::Run]),
+    );
+    // TransactWriteItems is authorised per item by the item-level actions of
+    // its Put, Delete and ConditionCheck entries; it is no IAM action itself.
+    out.push(
+        Statement::new(
+            "ConfigTablesWrite",
+            &[
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:CreateTable",
+                "dynamodb:DeleteItem",
+                "dynamodb:PutItem",
+            ],
+            config_tables(),
+        )
+        .used_by(&[Part::Sync]),
+    );
+    // Run leases (run, unlock); in the tables' region.
+    out.push(Statement::new(
+        "LockTable",
+        &[
+            "dynamodb:CreateTable",
+            "dynamodb:DeleteItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ],
+        [table_arn(settings.lock_table)],
+    ));
+
+    // EC2: Describe* have no resource-level permissions. Instance types are
+    // read for the resize checks of a start with a scaling profile.
+    let regions: BTreeSet<&str> = workloads.iter().map(|w| w.region.as_str()).collect();
+    if !regions.is_empty() {
+        let resizes = workloads
+            .iter()
+            .flat_map(|w| &w.tiers)
+            .any(|t| t.start.is_some() && !t.scaling.is_empty());
+        let waits = workloads
+            .iter()
+            .flat_map(|w| &w.tiers)
+            .any(|t| t.start.as_ref().is_some_and(|s| s.wait_healthy));
+        let mut actions = vec!["ec2:DescribeInstances"];
+        if resizes {
+            actions.push("ec2:DescribeInstanceTypes");
+        }
+        if waits {
+            actions.push("ec2:DescribeInstanceStatus");
+        }
+        out.push(
+            Statement::new("Ec2Describe", &actions, ["*".to_string()])
+                .with_condition(in_regions(&regions))
+                .used_by(&[Part::Plan, Part::Run]),
+        );
+    }
+    // State changes and resizes: per (region, workload tag key), on instances carrying the tag.
+    // (region, tag key) -> (tag values, actions)
+    let mut by_tag: BTreeMap<(&str, &str), TagGroup<'_>> = BTreeMap::new();
+    for w in workloads {
+        let tag = &w.selector.workload_tag;
+        let (values, actions) = by_tag
+            .entry((w.region.as_str(), tag.key.as_str()))
+            .or_default();
+        values.insert(tag.value.as_str());
+        for t in &w.tiers {
+            if t.stop.is_some() {
+                actions.insert("ec2:StopInstances");
+            }
+            if t.start.is_some() {
+                actions.insert("ec2:StartInstances");
+            }
+            if t.start.is_some() && !t.scaling.is_empty() {
+                actions.insert("ec2:ModifyInstanceAttribute");
+            }
+        }
+    }
+    let instances = |region: &str| format!("arn:{p}:ec2:{region}:{account}:instance/*");
+    let mut sids = Sids::default();
+    for ((region, key), (values, actions)) in &by_tag {
+        if actions.is_empty() {
+            continue;
+        }
+        let actions: Vec<&str> = actions.iter().copied().collect();
+        out.push(
+            Statement::new(
+                &sids.unique(&format!("Ec2Instances{}{}", sid_part(region), sid_part(key))),
+                &actions,
+                [instances(region)],
+            )
+            .with_condition(
+                json!({"StringEquals": {format!("aws:ResourceTag/{key}"): values.iter().collect::<Vec<_>>()}}),
+            ),
+        );
+    }
+
+    // Load balancers, for starts: classic ELB re-registration (`reregisterLoadBalancers`,
+    // on by default) and ELBv2 target health (`waitHealthy`). Their Describe
+    // actions have no resource-level permissions.
+    let mut classic_regions = BTreeSet::new();
+    let mut v2_regions = BTreeSet::new();
+    for w in workloads {
+        for s in w.tiers.iter().filter_map(|t| t.start.as_ref()) {
+            if s.reregister_load_balancers {
+                classic_regions.insert(w.region.as_str());
+            }
+            if s.wait_healthy {
+                v2_regions.insert(w.region.as_str());
+            }
+        }
+    }
+    if !classic_regions.is_empty() || !v2_regions.is_empty() {
+        let mut actions = Vec::new();
+        if !classic_regions.is_empty() {
+            actions.push("elasticloadbalancing:DescribeLoadBalancers");
+        }
+        if !v2_regions.is_empty() {
+            actions.extend([
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ]);
+        }
+        let both: BTreeSet<&str> = classic_regions.union(&v2_regions).copied().collect();
+        out.push(
+            Statement::new("ElbDescribe", &actions, ["*".to_string()])
+                .with_condition(in_regions(&both))
+                .used_by(&[Part::Plan, Part::Run]),
+        );
+    }
+    if !classic_regions.is_empty() {
+        // Which classic load balancers hold the instances is only known at run time.
+        out.push(Statement::new(
+            "ElbClassicReregister",
+            &[
+                "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
+                "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
+            ],
+            classic_regions
+                .iter()
+                .map(|r| format!("arn:{p}:elasticloadbalancing:{r}:{account}:loadbalancer/*")),
+        ));
+    }
+
+    // SSM override checks: only for workloads with a tier that has `stop.override`.
+    let mut ssm_regions = BTreeSet::new();
+    let mut documents = BTreeSet::new();
+    let mut ssm_tags: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for w in workloads {
+        let oses: BTreeSet<GuestOs> = w
+            .tiers
+            .iter()
+            .filter_map(|t| t.stop.as_ref()?.override_file.as_ref().map(|o| o.os))
+            .collect();
+        if oses.is_empty() {
+            continue;
+        }
+        ssm_regions.insert(w.region.as_str());
+        for os in oses {
+            documents.insert(format!(
+                "arn:{p}:ssm:{}::document/{}",
+                w.region,
+                document_for(os)
+            ));
+        }
+        let tag = &w.selector.workload_tag;
+        ssm_tags
+            .entry((w.region.as_str(), tag.key.as_str()))
+            .or_default()
+            .insert(tag.value.as_str());
+    }
+    if !ssm_regions.is_empty() {
+        out.push(
+            Statement::new(
+                "SsmDescribeInstanceInformation",
+                &["ssm:DescribeInstanceInformation"],
+                ["*".to_string()],
+            )
+            .with_condition(in_regions(&ssm_regions)),
+        );
+        out.push(Statement::new(
+            "SsmSendCommandDocuments",
+            &["ssm:SendCommand"],
+            documents,
+        ));
+        // The key AWS documents for Run Command on tagged instances.
+        for ((region, key), values) in &ssm_tags {
+            out.push(
+                Statement::new(
+                    &sids.unique(&format!(
+                        "SsmSendCommandInstances{}{}",
+                        sid_part(region),
+                        sid_part(key)
+                    )),
+                    &["ssm:SendCommand"],
+                    [instances(region)],
+                )
+                .with_condition(json!({"StringEquals": {format!("ssm:resourceTag/{key}"): values.iter().collect::<Vec<_>>()}})),
+            );
+        }
+        out.push(
+            Statement::new(
+                "SsmCommandResults",
+                &["ssm:CancelCommand", "ssm:ListCommandInvocations"],
+                ["*".to_string()],
+            )
+            .with_condition(in_regions(&ssm_regions)),
+        );
+    }
+
+    // SNS: topics are named in the workload's region.
+    let topics: BTreeSet<String> = workloads
+        .iter()
+        .filter_map(|w| {
+            let topic = &w.notify.as_ref()?.sns_topic;
+            Some(format!("arn:{p}:sns:{}:{account}:{topic}", w.region))
+        })
+        .collect();
+    if !topics.is_empty() {
+        let sns_regions: BTreeSet<&str> = workloads
+            .iter()
+            .filter(|w| w.notify.is_some())
+            .map(|w| w.region.as_str())
+            .collect();
+        let actions: &[&str] = if settings.create_topic {
+            &["sns:CreateTopic", "sns:Publish"]
+        } else {
+            &["sns:Publish"]
+        };
+        out.push(Statement::new("SnsTopics", actions, topics));
+        out.push(
+            Statement::new("SnsListTopics", &["sns:ListTopics"], ["*".to_string()])
+                .with_condition(in_regions(&sns_regions)),
+        );
+    }
+
+    // S3: tierctl only checks where the SSM output bucket is; the guests write to it.
+    let buckets: BTreeSet<String> = workloads
+        .iter()
+        .filter_map(|w| Some(format!("arn:{p}:s3:::{}", w.ssm.as_ref()?.output_bucket)))
+        .collect();
+    if !buckets.is_empty() {
+        out.push(Statement::new(
+            "S3OutputBucketLocation",
+            &["s3:GetBucketLocation"],
+            buckets,
+        ));
+    }
+
+    out.retain(|s| settings.part.includes(&s.uses));
+    out
+}
+
+/// `us-west-2` -> `UsWest2`: the letters and digits of a name, words capitalised.
+fn sid_part(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            let first = chars.next().map(|c| c.to_ascii_uppercase());
+            first.into_iter().chain(chars).collect::<String>()
+        })
+        .collect()
+}
+
+/// Tag values and EC2 actions of one (region, tag key).
+type TagGroup<'a> = (BTreeSet<&'a str>, BTreeSet<&'static str>);
+
+/// Makes statement ids unique (two tag keys can differ only in punctuation).
+#[derive(Default)]
+struct Sids(BTreeSet<String>);
+
+impl Sids {
+    fn unique(&mut self, base: &str) -> String {
+        let mut sid = base.to_string();
+        let mut n = 2;
+        while !self.0.insert(sid.clone()) {
+            sid = format!("{base}{n}");
+            n += 1;
+        }
+        sid
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Notify, OverrideFile, SsmOutput, StartAction};
+
+    fn tables(region: Option<&str>) -> Tables {
+        Tables {
+            region: region.map(str::to_string),
+            workload_table: "WorkloadSpecification".into(),
+            tier_table: "TierSpecification".into(),
+        }
+    }
+
+    fn settings(part: Part) -> Settings<'static> {
+        Settings {
+            lock_table: "TierctlLocks",
+            account: Some("123456789012"),
+            partition: "aws",
+            create_topic: false,
+            part,
+        }
+    }
+
+    /// A workload with one tier that has stop and start, nothing optional.
+    fn bare(name: &str, region: &str, key: &str, value: &str) -> Workload {
+        let mut w = crate::spec::example_with_every_field();
+        w.name = name.into();
+        w.region = region.into();
+        w.disabled = false;
+        w.selector.workload_tag.key = key.into();
+        w.selector.workload_tag.value = value.into();
+        w.notify = None;
+        w.ssm = None;
+        w.tiers.truncate(1);
+        let tier = &mut w.tiers[0];
+        tier.name = "web".into();
+        tier.stop.as_mut().expect("the example stops").override_file = None;
+        tier.scaling.clear();
+        let start = tier.start.as_mut().expect("the example starts");
+        start.reregister_load_balancers = false;
+        start.wait_healthy = false;
+        w
+    }
+
+    /// Start settings as in [`bare`].
+    fn start() -> Option<StartAction> {
+        bare("S", "us-west-2", "App", "x").tiers[0].start.clone()
+    }
+
+    fn sids(policy: &Value) -> Vec<String> {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn statement<'a>(policy: &'a Value, sid: &str) -> &'a Value {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .unwrap_or_else(|| panic!("no statement {sid} in {policy:#}"))
+    }
+
+    fn assert_no_wildcard_action(policy: &Value) {
+        for a in actions_of(policy) {
+            assert!(!a.contains('*') && !a.contains('?'), "wildcard action {a}");
+            assert!(
+                a.split_once(':')
+                    .is_some_and(|(s, n)| !s.is_empty() && !n.is_empty()),
+                "{a}"
+            );
+        }
+        let sids = sids(policy);
+        let unique: BTreeSet<&String> = sids.iter().collect();
+        assert_eq!(unique.len(), sids.len(), "Sids are unique: {sids:?}");
+        for sid in &sids {
+            assert!(
+                !sid.is_empty() && sid.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{sid}"
+            );
+        }
+    }
+
+    #[test]
+    fn bare_workload_gets_tables_and_ec2_only() {
+        let w = bare("A", "us-west-2", "App", "shop");
+        let p = policy(&[&w], &tables(Some("us-west-2")), &settings(Part::All));
+        assert_no_wildcard_action(&p);
+        assert_eq!(
+            sids(&p),
+            [
+                "ConfigTablesRead",
+                "ConfigTablesWrite",
+                "LockTable",
+                "Ec2Describe",
+                "Ec2InstancesUsWest2App"
+            ]
+        );
+        let ec2 = statement(&p, "Ec2InstancesUsWest2App");
+        assert_eq!(
+            ec2["Action"],
+            json!(["ec2:StartInstances", "ec2:StopInstances"]),
+            "no scaling: no resize"
+        );
+        assert_eq!(
+            ec2["Resource"],
+            json!(["arn:aws:ec2:us-west-2:123456789012:instance/*"])
+        );
+        assert_eq!(
+            ec2["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/App": ["shop"]}})
+        );
+        assert_eq!(statement(&p, "Ec2Describe")["Resource"], json!(["*"]));
+        assert_eq!(
+            statement(&p, "Ec2Describe")["Action"],
+            json!(["ec2:DescribeInstances"]),
+            "no scaling: no instance types read"
+        );
+        assert!(
+            !actions_of(&p)
+                .iter()
+                .any(|a| a.starts_with("ssm:") || a.starts_with("sns:") || a.starts_with("s3:"))
+        );
+    }
+
+    #[test]
+    fn table_arns_use_region_account_and_partition_or_wildcards() {
+        let w = bare("A", "cn-north-1", "App", "shop");
+        let s = Settings {
+            account: None,
+            partition: "aws-cn",
+            lock_table: "Locks",
+            ..settings(Part::All)
+        };
+        let p = policy(&[&w], &tables(None), &s);
+        assert_eq!(
+            statement(&p, "ConfigTablesRead")["Resource"],
+            json!([
+                "arn:aws-cn:dynamodb:*:*:table/TierSpecification",
+                "arn:aws-cn:dynamodb:*:*:table/WorkloadSpecification"
+            ])
+        );
+        assert_eq!(
+            statement(&p, "LockTable")["Resource"],
+            json!(["arn:aws-cn:dynamodb:*:*:table/Locks"])
+        );
+        assert_eq!(
+            statement(&p, "Ec2InstancesCnNorth1App")["Resource"],
+            json!(["arn:aws-cn:ec2:cn-north-1:*:instance/*"])
+        );
+        assert_eq!(partition_for_region("cn-north-1"), "aws-cn");
+        assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_for_region("eu-west-1"), "aws");
+    }
+
+    #[test]
+    fn one_ec2_statement_per_region_and_tag_key_with_the_values() {
+        let a = bare("A", "us-west-2", "App", "shop");
+        let b = bare("B", "us-west-2", "App", "blog");
+        let c = bare("C", "eu-west-1", "App", "shop");
+        let d = bare("D", "us-west-2", "Environment", "ENV001");
+        let p = policy(&[&a, &b, &c, &d], &tables(None), &settings(Part::Run));
+        assert_no_wildcard_action(&p);
+        assert_eq!(
+            statement(&p, "Ec2InstancesUsWest2App")["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/App": ["blog", "shop"]}})
+        );
+        assert_eq!(
+            statement(&p, "Ec2InstancesEuWest1App")["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/App": ["shop"]}})
+        );
+        assert_eq!(
+            statement(&p, "Ec2InstancesUsWest2Environment")["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/Environment": ["ENV001"]}})
+        );
+        assert_eq!(
+            statement(&p, "Ec2Describe")["Condition"],
+            json!({"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}})
+        );
+        // Tag keys that differ only in punctuation still get distinct Sids.
+        let e = bare("E", "us-west-2", "app:name", "x");
+        let f = bare("F", "us-west-2", "app-name", "y");
+        let p = policy(&[&e, &f], &tables(None), &settings(Part::Run));
+        assert_no_wildcard_action(&p);
+        assert_eq!(
+            statement(&p, "Ec2InstancesUsWest2AppName")["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/app-name": ["y"]}})
+        );
+        assert_eq!(
+            statement(&p, "Ec2InstancesUsWest2AppName2")["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/app:name": ["x"]}})
+        );
+    }
+
+    #[test]
+    fn actions_follow_stop_start_and_scaling() {
+        let mut w = bare("A", "us-west-2", "App", "shop");
+        w.tiers[0].start = None;
+        w.tiers[0]
+            .scaling
+            .insert("performant".into(), "c5.large".into());
+        let p = policy(&[&w], &tables(None), &settings(Part::Run));
+        assert_eq!(
+            statement(&p, "Ec2InstancesUsWest2App")["Action"],
+            json!(["ec2:StopInstances"]),
+            "scaling applies at start only"
+        );
+        w.tiers[0].start = start();
+        let p = policy(&[&w], &tables(None), &settings(Part::Run));
+        assert_eq!(
+            statement(&p, "Ec2Describe")["Action"],
+            json!(["ec2:DescribeInstanceTypes", "ec2:DescribeInstances"])
+        );
+        assert_eq!(
+            statement(&p, "Ec2InstancesUsWest2App")["Action"],
+            json!([
+                "ec2:ModifyInstanceAttribute",
+                "ec2:StartInstances",
+                "ec2:StopInstances"
+            ])
+        );
+    }
+
+    #[test]
+    fn load_balancer_statements_follow_the_start_settings() {
+        let mut classic = bare("C", "us-west-2", "App", "shop");
+        classic.tiers[0]
+            .start
+            .as_mut()
+            .unwrap()
+            .reregister_load_balancers = true;
+        let mut healthy = bare("H", "eu-west-1", "App", "blog");
+        healthy.tiers[0].start.as_mut().unwrap().wait_healthy = true;
+
+        let p = policy(&[&classic], &tables(None), &settings(Part::Run));
+        assert_no_wildcard_action(&p);
+        assert_eq!(
+            statement(&p, "ElbDescribe")["Action"],
+            json!(["elasticloadbalancing:DescribeLoadBalancers"])
+        );
+        assert_eq!(
+            statement(&p, "ElbClassicReregister")["Resource"],
+            json!(["arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/*"])
+        );
+        assert_eq!(
+            statement(&p, "Ec2Describe")["Action"],
+            json!(["ec2:DescribeInstances"])
+        );
+
+        let p = policy(&[&healthy], &tables(None), &settings(Part::Run));
+        assert_eq!(
+            statement(&p, "ElbDescribe")["Action"],
+            json!([
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth"
+            ])
+        );
+        assert_eq!(
+            statement(&p, "ElbDescribe")["Condition"],
+            json!({"StringEquals": {"aws:RequestedRegion": ["eu-west-1"]}})
+        );
+        assert_eq!(
+            statement(&p, "Ec2Describe")["Action"],
+            json!(["ec2:DescribeInstanceStatus", "ec2:DescribeInstances"])
+        );
+        assert!(!sids(&p).contains(&"ElbClassicReregister".to_string()));
+
+        // Plan reads the memberships, only run changes them.
+        let p = policy(&[&classic, &healthy], &tables(None), &settings(Part::Plan));
+        assert!(sids(&p).contains(&"ElbDescribe".to_string()));
+        assert!(!sids(&p).contains(&"ElbClassicReregister".to_string()));
+        let p = policy(
+            &[&bare("B", "us-west-2", "App", "x")],
+            &tables(None),
+            &settings(Part::All),
+        );
+        assert!(
+            !actions_of(&p)
+                .iter()
+                .any(|a| a.starts_with("elasticloadbalancing:"))
+        );
+    }
+
+    #[test]
+    fn ssm_statements_only_with_overrides_and_documents_by_os() {
+        let mut linux = bare("L", "us-west-2", "App", "shop");
+        linux.tiers[0].stop.as_mut().unwrap().override_file = Some(OverrideFile {
+            file: "/tmp/keep".into(),
+            os: GuestOs::Linux,
+        });
+        let mut windows = bare("W", "eu-west-1", "Application", "reports");
+        windows.tiers[0].stop.as_mut().unwrap().override_file = Some(OverrideFile {
+            file: "C:\\keep.txt".into(),
+            os: GuestOs::Windows,
+        });
+        let plain = bare("P", "ap-south-1", "App", "plain");
+
+        let p = policy(&[&linux, &plain], &tables(None), &settings(Part::Run));
+        assert_no_wildcard_action(&p);
+        assert_eq!(
+            statement(&p, "SsmSendCommandDocuments")["Resource"],
+            json!(["arn:aws:ssm:us-west-2::document/AWS-RunShellScript"])
+        );
+        assert_eq!(
+            statement(&p, "SsmSendCommandInstancesUsWest2App")["Condition"],
+            json!({"StringEquals": {"ssm:resourceTag/App": ["shop"]}}),
+            "only the workload with an override"
+        );
+        assert_eq!(
+            statement(&p, "SsmDescribeInstanceInformation")["Condition"],
+            json!({"StringEquals": {"aws:RequestedRegion": ["us-west-2"]}})
+        );
+        assert_eq!(
+            statement(&p, "SsmCommandResults")["Action"],
+            json!(["ssm:CancelCommand", "ssm:ListCommandInvocations"])
+        );
+
+        let p = policy(&[&windows], &tables(None), &settings(Part::Run));
+        assert_eq!(
+            statement(&p, "SsmSendCommandDocuments")["Resource"],
+            json!(["arn:aws:ssm:eu-west-1::document/AWS-RunPowerShellScript"])
+        );
+        assert_eq!(
+            statement(&p, "SsmSendCommandInstancesEuWest1Application")["Resource"],
+            json!(["arn:aws:ec2:eu-west-1:123456789012:instance/*"])
+        );
+
+        let p = policy(&[&plain], &tables(None), &settings(Part::All));
+        assert!(
+            !actions_of(&p).iter().any(|a| a.starts_with("ssm:")),
+            "{p:#}"
+        );
+    }
+
+    #[test]
+    fn sns_and_s3_only_when_configured() {
+        let mut w = bare("A", "us-west-2", "App", "shop");
+        w.notify = Some(Notify {
+            sns_topic: "ops".into(),
+        });
+        w.ssm = Some(SsmOutput {
+            output_bucket: "audit-bucket".into(),
+            output_key_prefix: None,
+        });
+        let p = policy(&[&w], &tables(None), &settings(Part::Run));
+        assert_no_wildcard_action(&p);
+        assert_eq!(statement(&p, "SnsTopics")["Action"], json!(["sns:Publish"]));
+        assert_eq!(
+            statement(&p, "SnsTopics")["Resource"],
+            json!(["arn:aws:sns:us-west-2:123456789012:ops"])
+        );
+        assert_eq!(statement(&p, "SnsListTopics")["Resource"], json!(["*"]));
+        assert_eq!(
+            statement(&p, "S3OutputBucketLocation")["Resource"],
+            json!(["arn:aws:s3:::audit-bucket"])
+        );
+        let with_create = Settings {
+            create_topic: true,
+            ..settings(Part::Run)
+        };
+        let p = policy(&[&w], &tables(None), &with_create);
+        assert_eq!(
+            statement(&p, "SnsTopics")["Action"],
+            json!(["sns:CreateTopic", "sns:Publish"])
+        );
+        // None of it is needed to plan or sync.
+        let p = policy(&[&w], &tables(None), &settings(Part::Sync));
+        assert!(
+            !actions_of(&p)
+                .iter()
+                .any(|a| a.starts_with("sns:") || a.starts_with("s3:")),
+            "{p:#}"
+        );
+    }
+
+    #[test]
+    fn parts_split_the_statements() {
+        let w = bare("A", "us-west-2", "App", "shop");
+        let t = tables(None);
+        let part = |part| sids(&policy(&[&w], &t, &settings(part)));
+        assert_eq!(part(Part::Plan), ["ConfigTablesRead", "Ec2Describe"]);
+        assert_eq!(
+            part(Part::Sync),
+            ["ConfigTablesRead", "ConfigTablesWrite", "Ec2Describe"]
+        );
+        assert_eq!(
+            part(Part::Run),
+            [
+                "ConfigTablesRead",
+                "LockTable",
+                "Ec2Describe",
+                "Ec2InstancesUsWest2App"
+            ]
+        );
+        let p = policy(&[&w], &t, &settings(Part::Sync));
+        assert!(!actions_of(&p).contains("ec2:StopInstances"));
+        assert!(!actions_of(&p).contains("dynamodb:UpdateItem"));
+    }
+
+    #[test]
+    fn no_workloads_still_covers_the_tables() {
+        let p = policy(&[], &tables(None), &settings(Part::All));
+        assert_eq!(
+            sids(&p),
+            ["ConfigTablesRead", "ConfigTablesWrite", "LockTable"]
+        );
+    }
+
+    /// The two example workloads in `workloads/`, exactly.
+    #[test]
+    fn policy_of_the_example_workloads() {
+        let checked =
+            crate::validate::check_paths(&[
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workloads")
+            ]);
+        assert_eq!(checked.errors(), 0);
+        let ws: Vec<&Workload> = checked.workloads.iter().map(|(_, w)| w).collect();
+        let s = Settings {
+            create_topic: true,
+            ..settings(Part::All)
+        };
+        let p = policy(&ws, &tables(Some("us-west-2")), &s);
+        assert_no_wildcard_action(&p);
+        let table = |n: &str| format!("arn:aws:dynamodb:us-west-2:123456789012:table/{n}");
+        let expected = json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "ConfigTablesRead", "Effect": "Allow",
+                 "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"],
+                 "Resource": [table("TierSpecification"), table("WorkloadSpecification")]},
+                {"Sid": "ConfigTablesWrite", "Effect": "Allow",
+                 "Action": ["dynamodb:ConditionCheckItem", "dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:PutItem"],
+                 "Resource": [table("TierSpecification"), table("WorkloadSpecification")]},
+                {"Sid": "LockTable", "Effect": "Allow",
+                 "Action": ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                 "Resource": [table("TierctlLocks")]},
+                {"Sid": "Ec2Describe", "Effect": "Allow",
+                 "Action": ["ec2:DescribeInstanceTypes", "ec2:DescribeInstances"], "Resource": ["*"],
+                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
+                {"Sid": "Ec2InstancesEuWest1Application", "Effect": "Allow",
+                 "Action": ["ec2:StartInstances", "ec2:StopInstances"],
+                 "Resource": ["arn:aws:ec2:eu-west-1:123456789012:instance/*"],
+                 "Condition": {"StringEquals": {"aws:ResourceTag/Application": ["reporting-prod"]}}},
+                {"Sid": "Ec2InstancesUsWest2Environment", "Effect": "Allow",
+                 "Action": ["ec2:ModifyInstanceAttribute", "ec2:StartInstances", "ec2:StopInstances"],
+                 "Resource": ["arn:aws:ec2:us-west-2:123456789012:instance/*"],
+                 "Condition": {"StringEquals": {"aws:ResourceTag/Environment": ["ENV001"]}}},
+                {"Sid": "ElbDescribe", "Effect": "Allow",
+                 "Action": ["elasticloadbalancing:DescribeLoadBalancers"], "Resource": ["*"],
+                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
+                {"Sid": "ElbClassicReregister", "Effect": "Allow",
+                 "Action": ["elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
+                            "elasticloadbalancing:RegisterInstancesWithLoadBalancer"],
+                 "Resource": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/*",
+                              "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/*"]},
+                {"Sid": "SsmDescribeInstanceInformation", "Effect": "Allow",
+                 "Action": ["ssm:DescribeInstanceInformation"], "Resource": ["*"],
+                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
+                {"Sid": "SsmSendCommandDocuments", "Effect": "Allow",
+                 "Action": ["ssm:SendCommand"],
+                 "Resource": ["arn:aws:ssm:eu-west-1::document/AWS-RunPowerShellScript",
+                              "arn:aws:ssm:us-west-2::document/AWS-RunShellScript"]},
+                {"Sid": "SsmSendCommandInstancesEuWest1Application", "Effect": "Allow",
+                 "Action": ["ssm:SendCommand"],
+                 "Resource": ["arn:aws:ec2:eu-west-1:123456789012:instance/*"],
+                 "Condition": {"StringEquals": {"ssm:resourceTag/Application": ["reporting-prod"]}}},
+                {"Sid": "SsmSendCommandInstancesUsWest2Environment", "Effect": "Allow",
+                 "Action": ["ssm:SendCommand"],
+                 "Resource": ["arn:aws:ec2:us-west-2:123456789012:instance/*"],
+                 "Condition": {"StringEquals": {"ssm:resourceTag/Environment": ["ENV001"]}}},
+                {"Sid": "SsmCommandResults", "Effect": "Allow",
+                 "Action": ["ssm:CancelCommand", "ssm:ListCommandInvocations"], "Resource": ["*"],
+                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
+                {"Sid": "SnsTopics", "Effect": "Allow",
+                 "Action": ["sns:CreateTopic", "sns:Publish"],
+                 "Resource": ["arn:aws:sns:eu-west-1:123456789012:reporting-scheduler",
+                              "arn:aws:sns:us-west-2:123456789012:SchedulerTesting"]},
+                {"Sid": "SnsListTopics", "Effect": "Allow",
+                 "Action": ["sns:ListTopics"], "Resource": ["*"],
+                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
+                {"Sid": "S3OutputBucketLocation", "Effect": "Allow",
+                 "Action": ["s3:GetBucketLocation"],
+                 "Resource": ["arn:aws:s3:::my-ssm-output"]}
+            ]
+        });
+        assert_eq!(p, expected, "{p:#}");
+        // Deterministic: the order of the workloads does not matter.
+        let reversed: Vec<&Workload> = ws.iter().rev().copied().collect();
+        assert_eq!(policy(&reversed, &tables(Some("us-west-2")), &s), p);
+    }
+}

@@ -1,13 +1,187 @@
-//! `tierctl iam-policy` (being written).
+//! `tierctl iam-policy [WORKLOAD...]`: the least-privilege IAM policy for the workloads.
+
+use std::io::Write;
+
+use anyhow::bail;
 
 use crate::exit::Exit;
+use crate::iam::{self, Part, Settings};
+use crate::output::Format;
 
 use super::Global;
+use super::plan::{Selection, Source, load_config};
+
+/// Which commands the policy is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum For {
+    /// Read-only: `plan`, `sync --check`, `import` (e.g. a pull request role).
+    Plan,
+    /// `sync` and everything `plan` needs.
+    Sync,
+    /// `run` and `unlock`.
+    Run,
+    /// Everything.
+    All,
+}
+
+const AFTER_HELP: &str = "\
+Prints an IAM policy document (JSON) for the role that runs tierctl: every action named (no \
+wildcard), resources as ARNs where AWS supports them, instance actions conditioned on the workload \
+tag, \"*\" resources limited to the workloads' regions (aws:RequestedRegion). Statements:
+
+- ConfigTablesRead: dynamodb:DescribeTable, Scan on the two config tables (plan, sync, import, \
+run --from dynamodb).
+- ConfigTablesWrite: dynamodb:CreateTable, PutItem, DeleteItem, ConditionCheckItem on them (sync; \
+its TransactWriteItems is authorised by the item-level actions of its entries and is no IAM action).
+- LockTable: dynamodb:DescribeTable, CreateTable, PutItem, UpdateItem, DeleteItem on the lock table \
+(run, unlock).
+- Ec2Describe: ec2:DescribeInstances, and DescribeInstanceTypes when a tier has scaling (resize \
+checks), on \"*\": they have no resource-level permissions (plan, run).
+- Ec2Instances<Region><TagKey>: ec2:StopInstances, StartInstances (tiers with stop / start), \
+ModifyInstanceAttribute (tiers with scaling) on the instances whose workload tag has one of the \
+workloads' values (run).
+- ElbDescribe: for starts, elasticloadbalancing:DescribeLoadBalancers (tiers that re-register with \
+classic load balancers, the default) and DescribeTargetGroups, DescribeTargetHealth (waitHealthy; \
+with ec2:DescribeInstanceStatus in Ec2Describe), on \"*\" (plan, run).
+- ElbClassicReregister: elasticloadbalancing:DeregisterInstancesFromLoadBalancer, \
+RegisterInstancesWithLoadBalancer on the regions' classic load balancers (run).
+- Ssm*: only when a tier has stop.override: ssm:DescribeInstanceInformation, ssm:SendCommand on the \
+documents used (AWS-RunShellScript, AWS-RunPowerShellScript) and on the tagged instances, \
+ssm:ListCommandInvocations and CancelCommand (run).
+- SnsTopics, SnsListTopics: only with notify.snsTopic: sns:Publish on the topics (and \
+sns:CreateTopic with --create-topic, for `run --create-topic`), sns:ListTopics (run).
+- S3OutputBucketLocation: only with ssm.outputBucket: s3:GetBucketLocation on the bucket (run).
+
+--for plan prints the read-only part (a pull request role), --for sync adds sync's writes, --for run \
+what run and unlock need. Without --account the account in ARNs is \"*\"; without --dynamodb-region \
+the tables' region is \"*\". Disabled workloads are included: turning the kill switch off needs \
+no policy change.
+
+Not in this policy: the guests' instance profile (not tierctl's role) needs the SSM agent's \
+permissions (e.g. the managed policy AmazonSSMManagedInstanceCore) and, with ssm.outputBucket, \
+s3:PutObject on that bucket (plus kms:GenerateDataKey when a KMS key encrypts it): the agent writes \
+the command output there; tierctl never reads it.
+
+IAM allows 6,144 characters (whitespace excluded) in a managed policy: with many workloads, print \
+the parts (--for sync, --for run) and attach them as separate policies.";
 
 /// Arguments of `iam-policy`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Workloads (SpecName) the policy is for [default: every workload].
+    #[arg(value_name = "WORKLOAD")]
+    workloads: Vec<String>,
+    /// Every workload (the default when none is named).
+    #[arg(long, short = 'a', conflicts_with = "workloads")]
+    all: bool,
+    /// AWS account id in the ARNs [default: "*"].
+    #[arg(long, value_name = "ID")]
+    account: Option<String>,
+    /// ARN partition [default: from the workloads' regions, e.g. aws, aws-cn, aws-us-gov].
+    #[arg(long, value_name = "PARTITION")]
+    partition: Option<String>,
+    /// Also allow sns:CreateTopic on the workloads' topics.
+    #[arg(long)]
+    create_topic: bool,
+    /// Only the statements these commands need.
+    #[arg(
+        long = "for",
+        value_enum,
+        default_value = "all",
+        value_name = "COMMANDS"
+    )]
+    part: For,
+    /// DynamoDB table holding the run leases.
+    #[arg(
+        long,
+        env = "TIERCTL_LOCK_TABLE",
+        default_value = "TierctlLocks",
+        value_name = "TABLE"
+    )]
+    lock_table: String,
+}
 
-pub(super) fn run(_global: &Global, _args: Args) -> anyhow::Result<Exit> {
-    anyhow::bail!("not written yet")
+pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
+    if !matches!(
+        global.output.unwrap_or(Format::Json),
+        Format::Json | Format::Text
+    ) {
+        bail!("iam-policy prints a JSON policy document");
+    }
+    if let Some(account) = &args.account
+        && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        bail!("--account must be a 12-digit AWS account id, not `{account}`");
+    }
+    if let Some(p) = &args.partition
+        && (p.is_empty() || !p.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+    {
+        bail!("--partition must look like aws, aws-cn or aws-us-gov, not `{p}`");
+    }
+    let Some(config) = super::block_on(load_config(global, Source::Yaml))? else {
+        return Ok(Exit::Error);
+    };
+    let selection = Selection {
+        action: crate::plan::Action::Stop,
+        all: args.all || args.workloads.is_empty(),
+        workloads: args.workloads.clone(),
+        profile: None,
+        tiers: Vec::new(),
+        from: Source::Yaml,
+        batch_size: crate::plan::DEFAULT_BATCH_SIZE as u64,
+        wait_timeout: crate::plan::DEFAULT_WAIT_TIMEOUT_SECONDS,
+    };
+    let selected = config.select(&selection)?;
+    let partition = match &args.partition {
+        Some(p) => p.clone(),
+        None => {
+            let found: std::collections::BTreeSet<&str> = selected
+                .iter()
+                .map(|w| iam::partition_for_region(&w.region))
+                .chain(
+                    global
+                        .tables
+                        .region
+                        .as_deref()
+                        .map(iam::partition_for_region),
+                )
+                .collect();
+            match found.len() {
+                0 => "aws".to_string(),
+                1 => found.into_iter().next().unwrap_or("aws").to_string(),
+                _ => bail!(
+                    "the workloads' regions are in several partitions ({}); pass --partition",
+                    found.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            }
+        }
+    };
+    let settings = Settings {
+        lock_table: &args.lock_table,
+        account: args.account.as_deref(),
+        partition: &partition,
+        create_topic: args.create_topic,
+        part: match args.part {
+            For::Plan => Part::Plan,
+            For::Sync => Part::Sync,
+            For::Run => Part::Run,
+            For::All => Part::All,
+        },
+    };
+    let policy = iam::policy(&selected, &global.tables, &settings);
+    let compact: usize = serde_json::to_string(&policy)?
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count();
+    if compact > 6144 {
+        tracing::warn!(
+            "the policy has {compact} characters, more than IAM's 6,144 for a managed policy: \
+print it in parts (--for sync, --for run) or for fewer workloads"
+        );
+    }
+    let mut text = serde_json::to_string_pretty(&policy)?;
+    text.push('\n');
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(Exit::Success)
 }

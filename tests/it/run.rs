@@ -379,4 +379,14 @@ fn interrupt_finishes_calls_releases_the_lock_and_reports() {
         "stopped",
         "later waves untouched"
     );
+
+    // Run again: it finishes the job (db is already running, so no delay).
+    let (code, out, err) = shop.tierctl(&["run", "start", "Shop"]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(
+        shop.states().values().all(|s| s == "running"),
+        "{:?}",
+        shop.states()
+    );
 }
