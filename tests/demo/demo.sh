@@ -70,6 +70,23 @@ expect 3 run stop --all --from dynamodb
 expect 0 plan start --profile performant BotoTestCase1
 expect 0 run start --profile performant BotoTestCase1 --from dynamodb
 expect 0 run start WinReporting
+
+# Every instance of a tier that maps `performant` now runs at that type; the
+# tiers' instances are all running (the typo instance was never touched).
+"$PY" - <<'PY'
+import boto3, sys
+ec2 = boto3.client("ec2", region_name="us-west-2")
+want = {"Role_Web": "c5.large", "Role_App": "c5.xlarge", "Role_DB": "r5.2xlarge"}
+seen = 0
+for r in ec2.describe_instances(Filters=[{"Name": "tag:Environment", "Values": ["ENV001"]}])["Reservations"]:
+    for i in r["Instances"]:
+        tier = {t["Key"]: t["Value"] for t in i["Tags"]}.get("Role")
+        if tier in want:
+            seen += 1
+            if (i["InstanceType"], i["State"]["Name"]) != (want[tier], "running"):
+                sys.exit(f"{i['InstanceId']} ({tier}) is {i['InstanceType']}, {i['State']['Name']}")
+print(f"checked: all {seen} instances of BotoTestCase1 run at their performant type", file=sys.stderr)
+PY
 run --specs "$SPECS" import --all --out "$work/imported"
 step "cat imported/WinReporting.yaml   # the tables, back as a spec"
 cat "$work/imported/WinReporting.yaml"
