@@ -185,7 +185,7 @@ fn workload_notification(
     if !totals.is_empty() {
         let all: Vec<String> = totals
             .iter()
-            .map(|(s, n)| format!("{n} {}", status_words(*s)))
+            .map(|(s, n)| format!("{n} {}", s.words()))
             .collect();
         head(format!(
             "Instances: {} in all: {}.",
@@ -281,20 +281,6 @@ fn instance_line(o: &Outcome, names: &BTreeMap<String, String>) -> String {
         line.push_str(&format!(" [{c}]"));
     }
     line
-}
-
-fn status_words(s: Status) -> &'static str {
-    match s {
-        Status::Stopped => "stopped",
-        Status::Started => "started",
-        Status::WouldStop => "would stop",
-        Status::WouldStart => "would start",
-        Status::Unchanged => "unchanged",
-        Status::Bypassed => "bypassed",
-        Status::HeldBack => "held back",
-        Status::Failed => "failed",
-        Status::NotAttempted => "not attempted",
-    }
 }
 
 /// Text on one line, at most `max` characters (cut with `...`).

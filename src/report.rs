@@ -316,20 +316,6 @@ pub fn plan_markdown(plan: &Plan, specs: &[&Workload]) -> String {
 
 use crate::execute::{Outcome, RunReport, Status};
 
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Stopped => "stopped",
-        Status::Started => "started",
-        Status::WouldStop => "would stop",
-        Status::WouldStart => "would start",
-        Status::Unchanged => "unchanged",
-        Status::Bypassed => "bypassed",
-        Status::HeldBack => "held back",
-        Status::Failed => "failed",
-        Status::NotAttempted => "not attempted",
-    }
-}
-
 /// `2 stopped, 1 bypassed` for a set of outcomes.
 pub fn counts<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> String {
     let mut by: std::collections::BTreeMap<Status, usize> = std::collections::BTreeMap::new();
@@ -340,7 +326,7 @@ pub fn counts<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> String {
         return "no instances".into();
     }
     by.iter()
-        .map(|(s, n)| format!("{n} {}", status_word(*s)))
+        .map(|(s, n)| format!("{n} {}", s.words()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -385,7 +371,7 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                         format!(
                             "    {} {}: {}\n",
                             o.instance,
-                            status_word(o.status),
+                            o.status.words(),
                             o.detail.as_deref().unwrap_or_default()
                         )
                     }
@@ -398,7 +384,7 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                         format!(
                             "    {} {} {}\n",
                             o.instance,
-                            status_word(o.status),
+                            o.status.words(),
                             parts.join("; ")
                         )
                     }
@@ -465,7 +451,7 @@ pub fn run_markdown(report: &RunReport) -> String {
                 o.workload,
                 o.tier,
                 o.instance,
-                status_word(o.status),
+                o.status.words(),
                 o.detail.as_deref().unwrap_or_default().replace('|', "\\|")
             ));
         }

@@ -125,10 +125,7 @@ impl Ec2 {
             .dry_run(dry_run)
             .send()
             .await;
-        dry_run_ok(
-            res.map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2:StopInstances", e)),
-        )
+        changed("ec2:StopInstances", res)
     }
 
     /// `StartInstances` (with `DryRun`, a permission check only).
@@ -140,10 +137,7 @@ impl Ec2 {
             .dry_run(dry_run)
             .send()
             .await;
-        dry_run_ok(
-            res.map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2:StartInstances", e)),
-        )
+        changed("ec2:StartInstances", res)
     }
 
     /// Describes instance types; types the region does not have are left out.
@@ -243,10 +237,7 @@ impl Ec2 {
             .dry_run(dry_run)
             .send()
             .await;
-        dry_run_ok(
-            res.map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2:ModifyInstanceAttribute", e)),
-        )
+        changed("ec2:ModifyInstanceAttribute", res)
     }
 
     /// Whether both EC2 status checks (instance and system) pass, per instance.
@@ -297,10 +288,7 @@ impl Ec2 {
             .dry_run(dry_run)
             .send()
             .await;
-        dry_run_ok(
-            res.map(|_| ())
-                .map_err(|e| AwsError::from_sdk("ec2:ModifyInstanceAttribute", e)),
-        )
+        changed("ec2:ModifyInstanceAttribute", res)
     }
 
     /// States of exactly these instances (`DescribeInstances` by id, at most
@@ -335,9 +323,17 @@ impl Ec2 {
     }
 }
 
-/// With `DryRun`, success is signalled by the `DryRunOperation` error.
-fn dry_run_ok(res: Result<(), AwsError>) -> Result<(), AwsError> {
-    match res {
+/// The result of a state-changing call: its error named after `call`, and
+/// with `DryRun` the `DryRunOperation` error read as the success it signals.
+fn changed<T, E, R>(
+    call: &str,
+    res: Result<T, aws_sdk_ec2::error::SdkError<E, R>>,
+) -> Result<(), AwsError>
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match res.map(|_| ()).map_err(|e| AwsError::from_sdk(call, e)) {
         Err(e) if e.code.as_deref() == Some("DryRunOperation") => Ok(()),
         other => other,
     }

@@ -182,6 +182,23 @@ pub enum Status {
     NotAttempted,
 }
 
+impl Status {
+    /// The status in words, for people (`held back`, `not attempted`...).
+    pub fn words(self) -> &'static str {
+        match self {
+            Status::Stopped => "stopped",
+            Status::Started => "started",
+            Status::WouldStop => "would stop",
+            Status::WouldStart => "would start",
+            Status::Unchanged => "unchanged",
+            Status::Bypassed => "bypassed",
+            Status::HeldBack => "held back",
+            Status::Failed => "failed",
+            Status::NotAttempted => "not attempted",
+        }
+    }
+}
+
 /// One instance's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -417,6 +434,17 @@ fn not_attempted<E, P>(ctx: &Ctx<E, P>, workload: &str, t: &TierPlan, why: &str)
                 Some(why.to_string()),
             )
         })
+        .collect()
+}
+
+/// The instances a wait step watches: those this run acted on, plus those
+/// the plan found already on their way (not among the step's targets).
+fn watched(t: &TierPlan, instances: &[String], acted: &BTreeSet<String>) -> Vec<String> {
+    let planned: BTreeSet<String> = targets(t).into_iter().collect();
+    instances
+        .iter()
+        .filter(|i| acted.contains(*i) || !planned.contains(*i))
+        .cloned()
         .collect()
 }
 
@@ -656,13 +684,7 @@ async fn run_tier<E: Effects, P: Progress>(
                 if dry {
                     continue;
                 }
-                // Exactly the instances acted on plus those already on their way.
-                let planned: BTreeSet<String> = targets(t).into_iter().collect();
-                let watch: Vec<String> = instances
-                    .iter()
-                    .filter(|i| acted.contains(*i) || !planned.contains(*i))
-                    .cloned()
-                    .collect();
+                let watch = watched(t, instances, &acted);
                 let missed = wait_for(
                     ctx,
                     region,
@@ -774,12 +796,7 @@ async fn run_tier<E: Effects, P: Progress>(
                 if dry {
                     continue;
                 }
-                let planned: BTreeSet<String> = targets(t).into_iter().collect();
-                let watch: Vec<String> = instances
-                    .iter()
-                    .filter(|i| acted.contains(*i) || !planned.contains(*i))
-                    .cloned()
-                    .collect();
+                let watch = watched(t, instances, &acted);
                 let missed = wait_healthy(
                     ctx,
                     region,
