@@ -152,7 +152,7 @@ impl Default for Options {
             continue_on_error: false,
             concurrency: 4,
             check_timeout: Duration::from_secs(120),
-            max_poll_interval: Duration::from_secs(1),
+            max_poll_interval: Duration::from_millis(500),
             batch_size: crate::plan::DEFAULT_BATCH_SIZE,
         }
     }

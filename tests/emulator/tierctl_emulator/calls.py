@@ -15,12 +15,16 @@ class CallLog:
             self._calls = []
             self._seq = 0
 
-    def record(self, req, status, error):
+    def record(self, req, status, error, started=None):
+        now = time.time()
+        started = now if started is None else started
         with self._lock:
             self._seq += 1
             self._calls.append({
                 "seq": self._seq,
-                "time": round(time.time(), 3),
+                "time": round(now, 3),
+                "startTime": round(started, 3),
+                "durationMs": round((now - started) * 1000, 1),
                 "service": req.service,
                 "region": req.region,
                 "action": req.action,

@@ -72,6 +72,7 @@ class Emulator:
             status, headers, out = admin.handle(self, environ["REQUEST_METHOD"], path,
                                                 environ.get("QUERY_STRING", ""), body)
             return self._send(start_response, status, headers, out)
+        started = time.time()
         req = parse_request(environ, body)
         self.ec2.tick()
         self.ssm.tick()
@@ -81,7 +82,7 @@ class Emulator:
         fault = self.faults.take(req)
         if fault:
             code, (status, headers, out) = fault
-            self.calls.record(req, status, code)
+            self.calls.record(req, status, code, started)
             return self._send(start_response, status, headers, out)
         try:
             response = None
@@ -95,7 +96,7 @@ class Emulator:
         except Exception as exc:  # noqa: BLE001 - report, don't kill the thread
             response = error_for(req, "InternalError", f"emulator error: {exc!r}", 500)
         status, headers, out = response
-        self.calls.record(req, status, error_code_from_response(status, headers, out))
+        self.calls.record(req, status, error_code_from_response(status, headers, out), started)
         return self._send(start_response, status, headers, out)
 
     def _moto(self, environ):
