@@ -47,12 +47,15 @@ class Ec2Realism:
             self.start_ms = 300
             self.overrides = {}   # instance id -> {"stopDelayMs": .., "startDelayMs": ..}
             self.pending = {}     # instance id -> (due time, instance, transitional, final)
+            self.fast_describe = False  # benchmarks: see fast_describe.py
 
     def configure(self, body):
         with self.lock:
             self.stop_ms = int(body.get("stopDelayMs", self.stop_ms))
             self.start_ms = int(body.get("startDelayMs", self.start_ms))
-            return {"stopDelayMs": self.stop_ms, "startDelayMs": self.start_ms}
+            self.fast_describe = bool(body.get("fastDescribe", getattr(self, "fast_describe", False)))
+            return {"stopDelayMs": self.stop_ms, "startDelayMs": self.start_ms,
+                    "fastDescribe": self.fast_describe}
 
     def set_instance(self, instance_id, body):
         with self.lock:

@@ -88,7 +88,8 @@ class Emulator:
             response = None
             if req.service == "ec2":
                 response = self.ec2.handle(req) or ec2_describe.handle(
-                    req, lambda params: self._moto(_with_form_body(environ, params)))
+                    req, lambda params: self._moto(_with_form_body(environ, params)),
+                    fast=self.ec2.fast_describe)
             elif req.service == "ssm":
                 response = self.ssm.handle(req)
             if response is None:
