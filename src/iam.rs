@@ -14,7 +14,7 @@
 //! | command | calls | IAM actions |
 //! |---|---|---|
 //! | `sync`, `plan`, `import`, `run --from dynamodb` | DescribeTable, Scan (config tables) | same |
-//! | `sync` | CreateTable, TransactWriteItems with Put, Delete, ConditionCheck | CreateTable, PutItem, DeleteItem, ConditionCheckItem (`dynamodb:TransactWriteItems` is not an IAM action) |
+//! | `sync` | CreateTable, TransactWriteItems with Put and Delete | CreateTable, PutItem, DeleteItem (`dynamodb:TransactWriteItems` is not an IAM action) |
 //! | `run`, `unlock` | DescribeTable, CreateTable, PutItem, UpdateItem, DeleteItem (lock table) | same |
 //! | `plan`, `run` | ec2:DescribeInstances; DescribeInstanceTypes (start with a profile) | same, `Resource: "*"` |
 //! | `run` | ec2:StopInstances, StartInstances, ModifyInstanceAttribute (also with DryRun) | same, on tagged instances |
@@ -200,12 +200,11 @@ pub fn statements(
         .used_by(&[Part::Plan, Part::Sync, Part::Run]),
     );
     // TransactWriteItems is authorised per item by the item-level actions of
-    // its Put, Delete and ConditionCheck entries; it is no IAM action itself.
+    // its Put and Delete entries (sync sends no others); it is no IAM action itself.
     out.push(
         Statement::new(
             "ConfigTablesWrite",
             &[
-                "dynamodb:ConditionCheckItem",
                 "dynamodb:CreateTable",
                 "dynamodb:DeleteItem",
                 "dynamodb:PutItem",
@@ -914,7 +913,7 @@ mod tests {
                  "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"],
                  "Resource": [table("TierSpecification"), table("WorkloadSpecification")]},
                 {"Sid": "ConfigTablesWrite", "Effect": "Allow",
-                 "Action": ["dynamodb:ConditionCheckItem", "dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:PutItem"],
+                 "Action": ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:PutItem"],
                  "Resource": [table("TierSpecification"), table("WorkloadSpecification")]},
                 {"Sid": "LockTable", "Effect": "Allow",
                  "Action": ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:UpdateItem"],

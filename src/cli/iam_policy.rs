@@ -31,7 +31,7 @@ tag, \"*\" resources limited to the workloads' regions (aws:RequestedRegion). St
 
 - ConfigTablesRead: dynamodb:DescribeTable, Scan on the two config tables (plan, sync, import, \
 run --from dynamodb).
-- ConfigTablesWrite: dynamodb:CreateTable, PutItem, DeleteItem, ConditionCheckItem on them (sync; \
+- ConfigTablesWrite: dynamodb:CreateTable, PutItem, DeleteItem on them (sync; \
 its TransactWriteItems is authorised by the item-level actions of its entries and is no IAM action).
 - LockTable: dynamodb:DescribeTable, CreateTable, PutItem, UpdateItem, DeleteItem on the lock table \
 (run, unlock).

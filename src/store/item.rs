@@ -418,6 +418,16 @@ impl<'a> Reader<'a> {
     }
 
     /// A non-negative integer stored as `S` or `N` (the original ran `int()` on either).
+    /// A `"True"` / `"False"` flag (any case); `default` when absent.
+    fn flag(&self, name: &str, default: bool) -> Result<bool, ItemError> {
+        match self.string(name)? {
+            None => Ok(default),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(self.invalid(name, v, "\"True\" or \"False\"")),
+        }
+    }
+
     fn count(&self, name: &str) -> Result<Option<u32>, ItemError> {
         let text = match self.map.get(name) {
             None => return Ok(None),
@@ -609,20 +619,12 @@ fn tier_from_item(
             };
             inner.unknown(&item_name, START_KNOWN, unknown);
             let (sequence, synchronous, delay_seconds) = read_action(&inner)?;
-            let flag = |name: &str, default: bool| -> Result<bool, ItemError> {
-                match inner.string(name)? {
-                    None => Ok(default),
-                    Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-                    Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-                    Some(v) => Err(inner.invalid(name, v, "\"True\" or \"False\"")),
-                }
-            };
             Some(StartAction {
                 sequence,
                 synchronous,
                 delay_seconds,
-                reregister_load_balancers: flag(TIERCTL_REREGISTER_LOAD_BALANCERS, true)?,
-                wait_healthy: flag(TIERCTL_WAIT_HEALTHY, false)?,
+                reregister_load_balancers: inner.flag(TIERCTL_REREGISTER_LOAD_BALANCERS, true)?,
+                wait_healthy: inner.flag(TIERCTL_WAIT_HEALTHY, false)?,
                 health_timeout_seconds: inner
                     .count(TIERCTL_HEALTH_TIMEOUT)?
                     .unwrap_or(crate::spec::DEFAULT_HEALTH_TIMEOUT_SECONDS),
@@ -655,14 +657,7 @@ fn read_action(r: &Reader<'_>) -> Result<(u32, bool, u32), ItemError> {
     let sequence = r
         .count(TIER_SEQUENCE)?
         .ok_or_else(|| r.missing(TIER_SEQUENCE, EXPECT_COUNT))?;
-    let synchronous = match r.string(TIER_SYNCHRONIZATION)? {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => {
-            return Err(r.invalid(TIER_SYNCHRONIZATION, v, "\"True\" or \"False\""));
-        }
-    };
+    let synchronous = r.flag(TIER_SYNCHRONIZATION, false)?;
     let delay = r
         .count(INTER_TIER_ORCHESTRATION_DELAY)?
         .unwrap_or(DEFAULT_TIER_DELAY_SECONDS);

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
 use super::diff::{Action, ChangeSet, Current, ItemChange, Table, TableNames, key_of};
 use super::item::Item;
@@ -173,7 +173,8 @@ fn table_name<'a>(c: &ItemChange, names: &'a TableNames) -> &'a str {
     }
 }
 
-/// The transaction action for one change, conditional on what was read.
+/// The transaction action for one write (create, update or delete),
+/// conditional on the item still being what was read.
 fn transact_item(c: &ItemChange, names: &TableNames) -> TransactWriteItem {
     let table = table_name(c, names);
     let condition = Condition::for_before(c.before.as_ref());
@@ -200,17 +201,8 @@ fn transact_item(c: &ItemChange, names: &TableNames) -> TransactWriteItem {
                 .expect("table, key and condition are set");
             TransactWriteItem::builder().delete(delete).build()
         }
-        Action::Unchanged => {
-            let check = ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key_of(c).into_iter().collect()))
-                .condition_expression(&condition.expression)
-                .set_expression_attribute_names(condition.names())
-                .set_expression_attribute_values(condition.values())
-                .build()
-                .expect("table, key and condition are set");
-            TransactWriteItem::builder().condition_check(check).build()
-        }
+        // `apply` sends only writes; an unchanged item is never part of a transaction.
+        Action::Unchanged => unreachable!("unchanged items are not written"),
     }
 }
 

@@ -14,7 +14,6 @@ use crate::support::{repo_root, run, tierctl};
 /// Every IAM action the code can need (src/aws/), reached by the demo flow or not
 /// (lease renewal after 30 s, cancelling unanswered checks, creating topics...).
 const CODE_ACTIONS: &[&str] = &[
-    "dynamodb:ConditionCheckItem",
     "dynamodb:CreateTable",
     "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
