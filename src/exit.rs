@@ -13,6 +13,8 @@ pub enum Exit {
     Changes,
     /// 3: a run finished but some instances were deliberately bypassed or held back.
     Skipped,
+    /// 4: a saved plan is stale (the specs or the fleet changed since it was made): nothing was done.
+    StalePlan,
     /// 130: interrupted (Ctrl-C).
     Interrupted,
 }
@@ -25,6 +27,7 @@ impl Exit {
             Exit::Error => 1,
             Exit::Changes => 2,
             Exit::Skipped => 3,
+            Exit::StalePlan => 4,
             Exit::Interrupted => 130,
         }
     }
@@ -43,4 +46,5 @@ Exit codes:
   1    error of any kind (invalid spec, AWS error, usage error)
   2    changes or drift present (only with --check or --detailed-exitcode)
   3    run finished, but some instances were deliberately bypassed or held back
+  4    stale saved plan (run --plan): the specs or the fleet changed since; nothing was done
   130  interrupted";

@@ -206,6 +206,12 @@ pub fn read_observed(path: &Path) -> Result<crate::observe::Observed, LoadError>
     })
 }
 
+/// Reads a JSON file tierctl wrote (a saved plan), as text. The size cap of
+/// workload files does not apply: a plan of a large fleet is large.
+pub fn read_json_file(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))
+}
+
 type ParseError = (Pos, String);
 
 fn pos_of(span: &Span) -> Pos {

@@ -157,6 +157,7 @@ fn tier_text(
                 file,
                 os,
                 instances,
+                ..
             } => {
                 let who = if w.observed {
                     format!(

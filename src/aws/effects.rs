@@ -14,6 +14,7 @@ use crate::execute::{CheckOutcome, Effects, OverrideCheck};
 use crate::observe::InstanceState;
 
 /// Effects on real AWS (or whatever `AWS_ENDPOINT_URL` points at).
+#[derive(Debug)]
 pub struct AwsEffects {
     config: SdkConfig,
     ec2: Mutex<BTreeMap<String, Ec2>>,
@@ -156,5 +157,41 @@ impl Effects for AwsEffects {
             output_prefix: check.output_prefix.clone(),
         };
         self.ssm(region).check_overrides(&req, ids).await
+    }
+}
+
+impl crate::observe::Observer for AwsEffects {
+    async fn instances(
+        &self,
+        region: &str,
+        selector: &crate::spec::Selector,
+    ) -> Result<Vec<crate::observe::Instance>, AwsError> {
+        self.ec2(region)
+            .workload_instances(selector, &selector.tier_tag_key)
+            .await
+    }
+
+    async fn instance_types(
+        &self,
+        region: &str,
+        types: &[String],
+    ) -> Result<BTreeMap<String, crate::observe::TypeInfo>, AwsError> {
+        self.ec2(region).instance_types(types).await
+    }
+
+    async fn membership(
+        &self,
+        region: &str,
+        wanted: crate::observe::Wanted,
+    ) -> Result<crate::observe::Membership, AwsError> {
+        let elb = self.elb(region);
+        let mut m = crate::observe::Membership::default();
+        if wanted.classic {
+            m.classic = elb.classic_membership().await?;
+        }
+        if wanted.target_groups {
+            m.target_groups = elb.target_group_membership().await?;
+        }
+        Ok(m)
     }
 }

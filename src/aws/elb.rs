@@ -17,14 +17,7 @@ pub struct Elb {
     v2: aws_sdk_elasticloadbalancingv2::Client,
 }
 
-/// Where an instance is load balanced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Membership {
-    /// Classic load balancer names, by instance.
-    pub classic: BTreeMap<String, Vec<String>>,
-    /// ELBv2 target group ARNs, by instance.
-    pub target_groups: BTreeMap<String, Vec<String>>,
-}
+pub use crate::observe::Membership;
 
 impl Elb {
     /// Clients in `region`.

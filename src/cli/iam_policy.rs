@@ -9,7 +9,6 @@ use crate::iam::{self, Part, Settings};
 use crate::output::Format;
 
 use super::Global;
-use super::plan::{Selection, Source, load_config};
 
 /// Which commands the policy is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -119,20 +118,18 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     {
         bail!("--partition must look like aws, aws-cn or aws-us-gov, not `{p}`");
     }
-    let Some(config) = super::block_on(load_config(global, Source::Yaml))? else {
+    let Some(workloads) = super::load_valid(global, &[])? else {
         return Ok(Exit::Error);
     };
-    let selection = Selection {
-        action: crate::plan::Action::Stop,
+    let config = crate::pipeline::config::Config {
+        source: crate::pipeline::config::Source::Yaml,
+        workloads: workloads.into_iter().map(|(f, w)| (Some(f), w)).collect(),
+    };
+    let selection = crate::pipeline::config::Selection {
         all: args.all || args.workloads.is_empty(),
         workloads: args.workloads.clone(),
-        profile: None,
-        tiers: Vec::new(),
-        from: Source::Yaml,
-        batch_size: crate::plan::DEFAULT_BATCH_SIZE as u64,
-        wait_timeout: crate::plan::DEFAULT_WAIT_TIMEOUT_SECONDS,
     };
-    let selected = config.select(&selection)?;
+    let selected = config.select(&selection, "print a policy for")?;
     let partition = match &args.partition {
         Some(p) => p.clone(),
         None => {

@@ -107,7 +107,7 @@ enum Command {
 }
 
 /// Settings every command reads, resolved from the global flags.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Global {
     /// Where workload files live.
     pub specs: PathBuf,
@@ -117,6 +117,8 @@ pub struct Global {
     pub color: bool,
     /// DynamoDB settings.
     pub tables: crate::Tables,
+    /// The library session: settings and the one SDK configuration.
+    pub session: crate::pipeline::Session,
 }
 
 /// Parses argv, runs the command and returns its exit code.
@@ -137,15 +139,17 @@ pub fn run() -> anyhow::Result<Exit> {
     };
     init_logging(cli.global.verbose, cli.global.quiet);
     let g = &cli.global;
+    let tables = crate::Tables {
+        region: g.dynamodb_region.clone(),
+        workload_table: g.workload_table.clone(),
+        tier_table: g.tier_table.clone(),
+    };
     let global = Global {
         specs: g.specs.clone(),
         output: g.output,
         color: crate::output::use_color(g.color),
-        tables: crate::Tables {
-            region: g.dynamodb_region.clone(),
-            workload_table: g.workload_table.clone(),
-            tier_table: g.tier_table.clone(),
-        },
+        session: crate::pipeline::Session::new(tables.clone(), g.specs.clone()),
+        tables,
     };
     match cli.command {
         Command::Validate(args) => validate::run(&global, args),
@@ -177,40 +181,37 @@ fn load_valid(
     global: &Global,
     paths: &[PathBuf],
 ) -> anyhow::Result<Option<Vec<(PathBuf, crate::spec::Workload)>>> {
-    let paths = if paths.is_empty() {
-        vec![global.specs.clone()]
-    } else {
-        paths.to_vec()
-    };
-    let checked = crate::validate::check_paths(&paths);
-    if checked.errors() > 0 {
-        let text = crate::output::render_checked(&checked, crate::output::Format::Text, false);
-        eprint!("{text}");
-        eprintln!("error: invalid workload specs: nothing was done");
-        return Ok(None);
+    match crate::pipeline::config::load_yaml(&global.session, paths) {
+        Ok(w) => Ok(Some(w)),
+        Err(e) => pipeline_error(e).map(|_| None),
     }
-    for d in &checked.diagnostics {
-        tracing::debug!(file = %d.file, line = d.line, "{}: {}", d.path, d.message);
+}
+
+/// Reports a pipeline error the way a person expects: invalid specs with
+/// their diagnostics and exit 1, a stale plan with what changed and exit 4,
+/// anything else as an error.
+fn pipeline_error(e: crate::pipeline::PipelineError) -> anyhow::Result<Exit> {
+    use crate::pipeline::PipelineError as P;
+    match e {
+        P::InvalidSpecs { checked } => {
+            let text = crate::output::render_checked(&checked, crate::output::Format::Text, false);
+            eprint!("{text}");
+            eprintln!("error: invalid workload specs: nothing was done");
+            Ok(Exit::Error)
+        }
+        P::Stale(stale) => {
+            eprintln!("error: {stale}");
+            Ok(Exit::StalePlan)
+        }
+        other => Err(other.into()),
     }
-    Ok(Some(checked.workloads))
 }
 
 /// The DynamoDB client and names for the configuration tables.
 async fn config_tables(
     global: &Global,
 ) -> anyhow::Result<(crate::aws::dynamodb::Dynamo, crate::store::show::Context)> {
-    let config = crate::aws::load_config().await;
-    let region = crate::aws::region_for(&config, global.tables.region.as_deref())?;
-    let db = crate::aws::dynamodb::Dynamo::new(&config, region.clone());
-    let ctx = crate::store::show::Context {
-        names: crate::store::diff::TableNames {
-            workload: global.tables.workload_table.clone(),
-            tier: global.tables.tier_table.clone(),
-        },
-        region: region.to_string(),
-        missing_tables: Vec::new(),
-    };
-    Ok((db, ctx))
+    Ok(global.session.config_tables().await?)
 }
 
 fn init_logging(verbose: u8, quiet: u8) {

@@ -39,24 +39,21 @@ fn worth_splitting(e: &AwsError) -> bool {
     )
 }
 
-/// Acts on `ids` (the plan's order) in batches of the plan's size.
+/// Acts on the plan's batches, as planned (an instance set aside by an
+/// earlier step is left out of its batch; an emptied batch is not sent).
 pub(super) async fn act<E: Effects, P: Progress>(
     ctx: &Ctx<E, P>,
     region: &str,
-    ids: Vec<String>,
+    batches: Vec<Vec<String>>,
 ) -> Vec<(String, Result)> {
-    let batch_size = ids.len().clamp(1, ctx.options.batch_size_hint());
     let semaphore = Arc::new(Semaphore::new(ctx.options.concurrency.max(1)));
     let mut tasks = Vec::new();
-    for chunk in ids.chunks(batch_size) {
+    for batch in batches.into_iter().filter(|b| !b.is_empty()) {
         let semaphore = Arc::clone(&semaphore);
-        let chunk = chunk.to_vec();
         tasks.push(async move {
-            let _permit = semaphore
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            send(ctx, region, chunk).await
+            // Never closed: the semaphore lives as long as these tasks.
+            let _permit = semaphore.acquire_owned().await.ok();
+            send(ctx, region, batch).await
         });
     }
     let mut out = Vec::new();

@@ -18,6 +18,7 @@
 mod batch;
 pub mod lock;
 pub mod pace;
+mod tier;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -135,14 +136,6 @@ pub struct Options {
     pub check_timeout: Duration,
     /// Longest pause between two state polls of a wait.
     pub max_poll_interval: Duration,
-    /// Instance ids per Stop/StartInstances call.
-    pub batch_size: usize,
-}
-
-impl Options {
-    fn batch_size_hint(&self) -> usize {
-        self.batch_size.max(1)
-    }
 }
 
 impl Default for Options {
@@ -153,13 +146,12 @@ impl Default for Options {
             concurrency: 4,
             check_timeout: Duration::from_secs(120),
             max_poll_interval: Duration::from_millis(500),
-            batch_size: crate::plan::DEFAULT_BATCH_SIZE,
         }
     }
 }
 
 /// What happened to one instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     /// Stop accepted (and, for synchronous tiers, confirmed).
@@ -200,7 +192,7 @@ impl Status {
 }
 
 /// One instance's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     /// Workload.
@@ -231,7 +223,7 @@ pub struct Outcome {
 }
 
 /// One workload's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadReport {
     /// Workload.
@@ -248,7 +240,7 @@ pub struct WorkloadReport {
 }
 
 /// A whole run's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {
     /// Stop or start.
@@ -300,7 +292,6 @@ struct Ctx<E, P> {
     action: Action,
     cancel: watch::Receiver<bool>,
     started: Instant,
-    ssm_output: BTreeMap<String, (Option<String>, Option<String>)>,
 }
 
 impl<E, P> Ctx<E, P> {
@@ -322,16 +313,12 @@ impl<E, P> Ctx<E, P> {
     }
 }
 
-/// Where SSM should copy check output, per workload (bucket, prefix).
-pub type SsmOutputs = BTreeMap<String, (Option<String>, Option<String>)>;
-
 /// Runs a plan to the end (or until cancelled) and reports every instance.
 pub async fn execute<E: Effects, P: Progress>(
     plan: &Plan,
     effects: Arc<E>,
     progress: Arc<P>,
     options: Options,
-    ssm_output: SsmOutputs,
     cancel: watch::Receiver<bool>,
 ) -> RunReport {
     let ctx = Arc::new(Ctx {
@@ -342,19 +329,48 @@ pub async fn execute<E: Effects, P: Progress>(
         action: plan.action,
         cancel,
         started: Instant::now(),
-        ssm_output,
     });
     let mut set = tokio::task::JoinSet::new();
+    let mut tasks: BTreeMap<tokio::task::Id, usize> = BTreeMap::new();
     for (index, w) in plan.workloads.iter().enumerate() {
         let ctx = Arc::clone(&ctx);
         let w = w.clone();
-        set.spawn(async move { (index, run_workload(&ctx, &w).await) });
+        let handle = set.spawn(async move { (index, run_workload(&ctx, &w).await) });
+        tasks.insert(handle.id(), index);
     }
     let mut reports: Vec<(usize, WorkloadReport)> = Vec::new();
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok(r) => reports.push(r),
-            Err(e) => tracing::error!("a workload task failed: {e}"),
+            Err(e) => {
+                // Every instance of the workload gets an outcome, even when its task died.
+                tracing::error!("a workload task failed: {e}");
+                let Some(&index) = tasks.get(&e.id()) else {
+                    continue;
+                };
+                let w = &plan.workloads[index];
+                let err = task_failed(&e);
+                let outcomes = w
+                    .waves
+                    .iter()
+                    .flat_map(|wave| &wave.tiers)
+                    .flat_map(|t| {
+                        tier_instances(t)
+                            .into_iter()
+                            .map(|id| failed(&ctx, &w.name, &t.name, &id, &err, "not handled"))
+                    })
+                    .collect();
+                reports.push((
+                    index,
+                    WorkloadReport {
+                        name: w.name.clone(),
+                        skipped: None,
+                        halted: true,
+                        outcomes,
+                        elapsed_ms: ctx.now_ms(),
+                    },
+                ));
+            }
         }
     }
     reports.sort_by_key(|(i, _)| *i);
@@ -392,21 +408,38 @@ async fn run_workload<E: Effects, P: Progress>(
             continue;
         }
         let mut set = tokio::task::JoinSet::new();
+        let mut tiers: BTreeMap<tokio::task::Id, &TierPlan> = BTreeMap::new();
         for t in &wave.tiers {
             let ctx = Arc::clone(ctx);
             let (workload, region, tier) = (w.name.clone(), w.region.clone(), t.clone());
-            set.spawn(async move { run_tier(&ctx, &workload, &region, &tier).await });
+            let handle =
+                set.spawn(async move { tier::run_tier(&ctx, &workload, &region, &tier).await });
+            tiers.insert(handle.id(), t);
         }
         let mut wave_ok = true;
-        while let Some(joined) = set.join_next().await {
+        while let Some(joined) = set.join_next_with_id().await {
             match joined {
-                Ok(outcomes) => {
+                Ok((_, outcomes)) => {
                     wave_ok &= !outcomes.iter().any(|o| o.status == Status::Failed);
                     report.outcomes.extend(outcomes);
                 }
                 Err(e) => {
+                    // Every instance of the tier gets an outcome, even when its task died.
                     wave_ok = false;
                     tracing::error!(workload = %w.name, "a tier task failed: {e}");
+                    if let Some(t) = tiers.get(&e.id()) {
+                        let err = task_failed(&e);
+                        for id in tier_instances(t) {
+                            report.outcomes.push(failed(
+                                ctx,
+                                &w.name,
+                                &t.name,
+                                &id,
+                                &err,
+                                "not handled",
+                            ));
+                        }
+                    }
                 }
             }
         }
@@ -418,12 +451,18 @@ async fn run_workload<E: Effects, P: Progress>(
     report
 }
 
-/// Every instance a tier plan names, as "not attempted".
-fn not_attempted<E, P>(ctx: &Ctx<E, P>, workload: &str, t: &TierPlan, why: &str) -> Vec<Outcome> {
+/// Every instance a tier plan names: targets, unchanged and held back.
+fn tier_instances(t: &TierPlan) -> BTreeSet<String> {
     let mut ids: BTreeSet<String> = targets(t).into_iter().collect();
     ids.extend(t.unchanged.iter().map(|n| n.instance.clone()));
     ids.extend(t.held.iter().map(|n| n.instance.clone()));
-    ids.into_iter()
+    ids
+}
+
+/// Every instance a tier plan names, as "not attempted".
+fn not_attempted<E, P>(ctx: &Ctx<E, P>, workload: &str, t: &TierPlan, why: &str) -> Vec<Outcome> {
+    tier_instances(t)
+        .into_iter()
         .map(|id| {
             outcome(
                 ctx,
@@ -504,369 +543,19 @@ fn failed<E, P>(
     }
 }
 
-async fn run_tier<E: Effects, P: Progress>(
-    ctx: &Ctx<E, P>,
-    workload: &str,
-    region: &str,
-    t: &TierPlan,
-) -> Vec<Outcome> {
-    let mut outcomes: Vec<Outcome> = Vec::new();
-    for n in &t.unchanged {
-        outcomes.push(outcome(
-            ctx,
-            workload,
-            &t.name,
-            &n.instance,
-            Status::Unchanged,
-            Some(n.reason.clone()),
-        ));
+/// An error standing in for the result of a task that panicked or was
+/// aborted: its instances are failed, never silently dropped.
+fn task_failed(e: &tokio::task::JoinError) -> AwsError {
+    AwsError {
+        call: "tierctl".into(),
+        kind: crate::aws::AwsErrorKind::Other,
+        code: None,
+        message: if e.is_panic() {
+            "the task acting on this instance panicked (a tierctl bug; please report it)".into()
+        } else {
+            "the task acting on this instance was cancelled".into()
+        },
     }
-    for n in &t.held {
-        outcomes.push(outcome(
-            ctx,
-            workload,
-            &t.name,
-            &n.instance,
-            Status::HeldBack,
-            Some(n.reason.clone()),
-        ));
-    }
-    // Instances still to act on; each step may set some aside.
-    let mut pending: BTreeSet<String> = targets(t).into_iter().collect();
-    let mut acted: BTreeSet<String> = BTreeSet::new();
-    let mut resized: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut lb_actions: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    ctx.progress.tier_started(workload, &t.name, pending.len());
-    let dry = ctx.options.dry_run;
-
-    for step in &t.steps {
-        if ctx.cancelled() {
-            break;
-        }
-        match step {
-            Step::OverrideCheck { file, os, .. } => {
-                if pending.is_empty() {
-                    continue;
-                }
-                let (bucket, prefix) = ctx.ssm_output.get(workload).cloned().unwrap_or_default();
-                let check = OverrideCheck {
-                    os: *os,
-                    file: file.clone(),
-                    timeout: ctx.options.check_timeout,
-                    output_bucket: bucket,
-                    output_prefix: prefix,
-                };
-                let ids: Vec<String> = pending.iter().cloned().collect();
-                let answers = ctx.effects.check_overrides(region, &check, &ids).await;
-                for id in ids {
-                    match answers.get(&id) {
-                        Some(CheckOutcome::Absent) => {}
-                        Some(CheckOutcome::Present) => {
-                            pending.remove(&id);
-                            outcomes.push(outcome(
-                                ctx,
-                                workload,
-                                &t.name,
-                                &id,
-                                Status::Bypassed,
-                                Some(format!("override file {file} is present")),
-                            ));
-                        }
-                        Some(CheckOutcome::Unchecked(why)) => {
-                            pending.remove(&id);
-                            outcomes.push(outcome(
-                                ctx,
-                                workload,
-                                &t.name,
-                                &id,
-                                Status::HeldBack,
-                                Some(format!("override file could not be checked: {why}")),
-                            ));
-                        }
-                        None => {
-                            pending.remove(&id);
-                            outcomes.push(outcome(
-                                ctx,
-                                workload,
-                                &t.name,
-                                &id,
-                                Status::HeldBack,
-                                Some("override check gave no answer".into()),
-                            ));
-                        }
-                    }
-                }
-            }
-            Step::Resize { resizes } => {
-                let todo: Vec<_> = resizes
-                    .iter()
-                    .filter(|r| pending.contains(&r.instance))
-                    .collect();
-                let mut set = tokio::task::JoinSet::new();
-                for r in todo {
-                    ctx.pacer.acquire(region, pace::Call::Modify, 1).await;
-                    let effects = Arc::clone(&ctx.effects);
-                    let (region, r) = (region.to_string(), r.clone());
-                    set.spawn(async move {
-                        let res = effects.resize(&region, &r, dry).await;
-                        (r, res)
-                    });
-                }
-                while let Some(Ok((r, res))) = set.join_next().await {
-                    match res {
-                        Ok(()) => {
-                            resized.insert(r.instance.clone(), (r.from.clone(), r.to.clone()));
-                        }
-                        Err(e) => {
-                            pending.remove(&r.instance);
-                            let mut o = failed(
-                                ctx,
-                                workload,
-                                &t.name,
-                                &r.instance,
-                                &e,
-                                &format!(
-                                    "resize {} -> {} failed; left stopped at {}",
-                                    r.from, r.to, r.from
-                                ),
-                            );
-                            o.old_type = Some(r.from.clone());
-                            outcomes.push(o);
-                        }
-                    }
-                }
-            }
-            Step::ScaleDelay { seconds } => {
-                if !resized.is_empty()
-                    && !dry
-                    && !ctx.sleep(Duration::from_secs(u64::from(*seconds))).await
-                {
-                    break;
-                }
-            }
-            Step::Stop { .. } | Step::Start { .. } => {
-                let ids: Vec<String> = pending.iter().cloned().collect();
-                let results = batch::act(ctx, region, ids).await;
-                for (id, res) in results {
-                    pending.remove(&id);
-                    match res {
-                        batch::Result::Done => {
-                            acted.insert(id.clone());
-                        }
-                        batch::Result::Failed(e) => {
-                            outcomes.push(failed(
-                                ctx,
-                                workload,
-                                &t.name,
-                                &id,
-                                &e,
-                                &format!("{} failed", ctx.action.as_str()),
-                            ));
-                        }
-                        batch::Result::Skipped => {
-                            outcomes.push(outcome(
-                                ctx,
-                                workload,
-                                &t.name,
-                                &id,
-                                Status::NotAttempted,
-                                Some("interrupted".into()),
-                            ));
-                        }
-                    }
-                }
-            }
-            Step::Wait {
-                state,
-                instances,
-                timeout_seconds,
-            } => {
-                if dry {
-                    continue;
-                }
-                let watch = watched(t, instances, &acted);
-                let missed = wait_for(
-                    ctx,
-                    region,
-                    &watch,
-                    *state,
-                    Duration::from_secs(u64::from(*timeout_seconds)),
-                )
-                .await;
-                for (id, last) in missed {
-                    acted.remove(&id);
-                    let last = last.map_or_else(|| "unknown".to_string(), |s| s.to_string());
-                    outcomes.push(outcome(
-                        ctx,
-                        workload,
-                        &t.name,
-                        &id,
-                        Status::Failed,
-                        Some(format!(
-                            "did not reach {state} within {timeout_seconds}s (last seen {last})"
-                        )),
-                    ));
-                }
-            }
-            Step::DeregisterClassic { load_balancers } => {
-                for (lb, ids) in load_balancers {
-                    let ids: Vec<String> = ids
-                        .iter()
-                        .filter(|i| pending.contains(*i))
-                        .cloned()
-                        .collect();
-                    if ids.is_empty() || dry {
-                        continue;
-                    }
-                    // Not being in the load balancer during the start is the
-                    // point; a failure here is worth a warning, not a halt.
-                    let what = match ctx.effects.deregister_classic(region, lb, &ids).await {
-                        Ok(()) => format!("deregistered from classic {lb}"),
-                        Err(e) => {
-                            tracing::warn!(workload, tier = %t.name, "deregistering from {lb}: {e}");
-                            format!("not deregistered from classic {lb}: {e}")
-                        }
-                    };
-                    for id in ids {
-                        lb_actions.entry(id).or_default().push(what.clone());
-                    }
-                }
-            }
-            Step::RegisterClassic {
-                load_balancers,
-                timeout_seconds,
-            } => {
-                if dry {
-                    continue;
-                }
-                let mut all: Vec<String> = load_balancers
-                    .values()
-                    .flatten()
-                    .filter(|i| acted.contains(*i))
-                    .cloned()
-                    .collect();
-                all.sort();
-                all.dedup();
-                // Classic load balancers only take running instances.
-                let missed = wait_for(
-                    ctx,
-                    region,
-                    &all,
-                    InstanceState::Running,
-                    Duration::from_secs(u64::from(*timeout_seconds)),
-                )
-                .await;
-                for (lb, ids) in load_balancers {
-                    let ids: Vec<String> = ids
-                        .iter()
-                        .filter(|i| acted.contains(*i) && !missed.contains_key(*i))
-                        .cloned()
-                        .collect();
-                    if ids.is_empty() {
-                        continue;
-                    }
-                    match ctx.effects.register_classic(region, lb, &ids).await {
-                        Ok(()) => {
-                            for id in ids {
-                                lb_actions
-                                    .entry(id)
-                                    .or_default()
-                                    .push(format!("registered with classic {lb}"));
-                            }
-                        }
-                        Err(e) => {
-                            for id in ids {
-                                acted.remove(&id);
-                                outcomes.push(failed(ctx, workload, &t.name, &id, &e, &format!("started, but registering with classic load balancer {lb} failed")));
-                            }
-                        }
-                    }
-                }
-                for (id, last) in missed {
-                    acted.remove(&id);
-                    let last = last.map_or_else(|| "unknown".to_string(), |s| s.to_string());
-                    outcomes.push(outcome(ctx, workload, &t.name, &id, Status::Failed, Some(format!("not running within {timeout_seconds}s (last seen {last}), so not registered with its load balancers"))));
-                }
-            }
-            Step::WaitHealthy {
-                target_groups,
-                instances,
-                timeout_seconds,
-            } => {
-                if dry {
-                    continue;
-                }
-                let watch = watched(t, instances, &acted);
-                let missed = wait_healthy(
-                    ctx,
-                    region,
-                    target_groups,
-                    &watch,
-                    Duration::from_secs(u64::from(*timeout_seconds)),
-                )
-                .await;
-                for id in &watch {
-                    if !missed.contains_key(id) && !target_groups.is_empty() {
-                        lb_actions
-                            .entry(id.clone())
-                            .or_default()
-                            .push("healthy in its target groups".into());
-                    }
-                }
-                for (id, why) in missed {
-                    acted.remove(&id);
-                    outcomes.push(outcome(
-                        ctx,
-                        workload,
-                        &t.name,
-                        &id,
-                        Status::Failed,
-                        Some(format!("not healthy within {timeout_seconds}s: {why}")),
-                    ));
-                }
-            }
-            Step::Delay { seconds } => {
-                // Nothing changed in this tier, or its failure halts the
-                // workload: the next wave has nothing to wait for.
-                let halts = !ctx.options.continue_on_error
-                    && outcomes.iter().any(|o| o.status == Status::Failed);
-                if dry || acted.is_empty() || halts {
-                    continue;
-                }
-                if !ctx.sleep(Duration::from_secs(u64::from(*seconds))).await {
-                    break;
-                }
-            }
-        }
-    }
-    let done = match (ctx.action, dry) {
-        (Action::Stop, false) => Status::Stopped,
-        (Action::Start, false) => Status::Started,
-        (Action::Stop, true) => Status::WouldStop,
-        (Action::Start, true) => Status::WouldStart,
-    };
-    for id in &acted {
-        let mut o = outcome(ctx, workload, &t.name, id, done, None);
-        if let Some((from, to)) = resized.get(id) {
-            o.old_type = Some(from.clone());
-            o.new_type = Some(to.clone());
-        }
-        o.load_balancers = lb_actions.remove(id).unwrap_or_default();
-        outcomes.push(o);
-    }
-    for id in pending {
-        outcomes.push(outcome(
-            ctx,
-            workload,
-            &t.name,
-            &id,
-            Status::NotAttempted,
-            Some("interrupted".into()),
-        ));
-    }
-    outcomes.sort_by(|a, b| a.instance.cmp(&b.instance));
-    ctx.progress.tier_finished(workload, &t.name, &outcomes);
-    outcomes
 }
 
 /// Polls the health of exactly `ids` until all are healthy or `timeout`

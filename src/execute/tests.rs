@@ -229,15 +229,7 @@ async fn run(
         workloads: vec![plan_workload(w, Some(o), intent).unwrap()],
     };
     let (_tx, rx) = watch::channel(false);
-    execute(
-        &plan,
-        fleet,
-        Arc::new(Silent),
-        options,
-        SsmOutputs::new(),
-        rx,
-    )
-    .await
+    execute(&plan, fleet, Arc::new(Silent), options, rx).await
 }
 
 fn status_of(r: &RunReport, id: &str) -> Status {
@@ -503,17 +495,7 @@ async fn cancellation_stops_new_steps() {
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn({
         let fleet = fleet.clone();
-        async move {
-            execute(
-                &plan,
-                fleet,
-                Arc::new(Silent),
-                Options::default(),
-                SsmOutputs::new(),
-                rx,
-            )
-            .await
-        }
+        async move { execute(&plan, fleet, Arc::new(Silent), Options::default(), rx).await }
     });
     // Interrupt during web's 5 s delay.
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -25,7 +25,17 @@ pub const DEFAULT_WAIT_TIMEOUT_SECONDS: u32 = 900;
 
 /// Stop or start.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -82,7 +92,7 @@ impl Intent {
 }
 
 /// The plan of one run over several workloads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// [`PLAN_VERSION`].
@@ -97,7 +107,7 @@ pub struct Plan {
 }
 
 /// One workload's plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadPlan {
     /// Workload name.
@@ -117,7 +127,7 @@ pub struct WorkloadPlan {
 }
 
 /// Tiers that share a sequence number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Wave {
     /// The shared `sequence`.
@@ -127,7 +137,7 @@ pub struct Wave {
 }
 
 /// One tier's steps, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TierPlan {
     /// Tier name.
@@ -148,7 +158,7 @@ pub struct TierPlan {
 }
 
 /// One step of a tier.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "step", rename_all = "camelCase")]
 pub enum Step {
     /// Ask each guest whether its override file exists; only those that
@@ -161,6 +171,12 @@ pub enum Step {
         os: GuestOs,
         /// Which instances.
         instances: Vec<String>,
+        /// S3 bucket where SSM keeps a copy of the output, for audit (`ssm.outputBucket`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output_bucket: Option<String>,
+        /// Key prefix of that copy (`ssm.outputKeyPrefix`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output_key_prefix: Option<String>,
     },
     /// Change instance types before the start.
     #[serde(rename_all = "camelCase")]
@@ -230,7 +246,7 @@ pub enum Step {
 }
 
 /// A type change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Resize {
     /// Instance id.
@@ -245,7 +261,7 @@ pub struct Resize {
 }
 
 /// An instance and why it is listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceNote {
     /// Instance id.
@@ -260,7 +276,7 @@ pub struct InstanceNote {
 }
 
 /// An instance of the workload that no tier claims.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Unmatched {
     /// Instance id.
@@ -478,6 +494,8 @@ fn plan_tier(
                     file: o.file.clone(),
                     os: o.os,
                     instances: ids.clone(),
+                    output_bucket: w.ssm.as_ref().map(|s| s.output_bucket.clone()),
+                    output_key_prefix: w.ssm.as_ref().and_then(|s| s.output_key_prefix.clone()),
                 });
             }
             if acts {
@@ -652,7 +670,7 @@ pub fn plan(
 }
 
 /// Counts that summarise a plan.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Instances to stop or start.

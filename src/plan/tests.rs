@@ -176,7 +176,9 @@ fn override_check_precedes_the_stop_and_delay_follows_the_tier() {
             Step::OverrideCheck {
                 file: "/tmp/keep".into(),
                 os: GuestOs::Linux,
-                instances: vec!["i-1".into()]
+                instances: vec!["i-1".into()],
+                output_bucket: Some("bucket".into()),
+                output_key_prefix: Some("prefix".into()),
             },
             Step::Stop {
                 batches: vec![vec!["i-1".into()]]

@@ -158,12 +158,6 @@ impl Fixture {
 #[test]
 fn classic_load_balancers_are_reregistered_around_the_start_and_the_health_gate_waits() {
     let f = fixture();
-    // app's targets are unhealthy for 1.5 s after they run: the gate must wait.
-    f.emu.admin(
-        "POST",
-        "target-health",
-        Some(json!({"instanceIds": f.ids["app"], "state": "unhealthy", "forMs": 1500})),
-    );
     let (code, plan, err) = f.tierctl(&["plan", "start", "Lb"]);
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -180,6 +174,12 @@ fn classic_load_balancers_are_reregistered_around_the_start_and_the_health_gate_
     );
 
     f.emu.clear_calls();
+    // app's targets are unhealthy for the first 1.5 s of the run: the gate must wait.
+    f.emu.admin(
+        "POST",
+        "target-health",
+        Some(json!({"instanceIds": f.ids["app"], "state": "unhealthy", "forMs": 1500})),
+    );
     let begin = Instant::now();
     let (code, out, err) = f.tierctl(&["-o", "json", "run", "start", "Lb"]);
     assert_eq!(code, 0, "{out}{err}");

@@ -2,15 +2,31 @@
 //! turned into plain data that the planner reads and that can be saved and
 //! loaded (`--save-observed`, `--observed`) to reproduce a plan offline.
 
+pub mod collect;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use collect::{Membership, Observer, Wanted, collect};
 
 /// Version of the observed-state file format.
 pub const OBSERVED_VERSION: u32 = 1;
 
 /// An EC2 instance state (`instance-state-name`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum InstanceState {
     /// Starting.
@@ -61,7 +77,7 @@ impl std::fmt::Display for InstanceState {
 }
 
 /// One instance, as far as planning cares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Instance {
     /// `i-...`
@@ -91,7 +107,7 @@ pub struct Instance {
 }
 
 /// The instance attributes a type change must respect.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResizeFacts {
     /// `x86_64`, `arm64`, `i386`...
@@ -115,7 +131,7 @@ pub struct ResizeFacts {
 }
 
 /// What `DescribeInstanceTypes` says about a type.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypeInfo {
     /// `ProcessorInfo.SupportedArchitectures`.
@@ -131,7 +147,7 @@ pub struct TypeInfo {
 }
 
 /// The instances of one workload.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObservedWorkload {
     /// Region they were read in.
@@ -149,7 +165,7 @@ pub struct ObservedWorkload {
 }
 
 /// Observed state of several workloads; the `--observed` file format.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Observed {
     /// Format version ([`OBSERVED_VERSION`]).

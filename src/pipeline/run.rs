@@ -1,0 +1,410 @@
+//! The run stage: locks, (re-)observation, the plan, execution, the SSM
+//! output bucket check and notifications. `run` without a saved plan plans
+//! and executes in one go; with one (`run --plan`), it re-observes, refuses
+//! a stale plan and executes exactly the saved steps. Same code either way.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::config::{Selection, Source};
+use super::saved::{self, SavedPlan};
+use super::{PipelineError, Session};
+use crate::execute::lock::{self, Leases, Refused};
+use crate::execute::{self, Options, Progress, RunReport, Status, WorkloadReport};
+use crate::exit::Exit;
+use crate::notify::{Event, Notification};
+use crate::observe::Observed;
+use crate::plan::{Intent, Plan};
+use crate::spec::Workload;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// Plan now, then execute that plan.
+    Fresh {
+        /// Where the configuration comes from.
+        source: Source,
+        /// Which workloads.
+        selection: Selection,
+        /// Stop or start, profile, tiers, batch size.
+        intent: Intent,
+    },
+    /// Execute a saved plan, after checking it is not stale.
+    Saved(Box<SavedPlan>),
+}
+
+/// What `tierctl run` asks for.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The plan to execute, or what to plan.
+    pub target: Target,
+    /// How to execute.
+    pub options: Options,
+    /// DynamoDB table of the run leases.
+    pub lock_table: String,
+    /// Create missing SNS topics instead of warning.
+    pub create_topic: bool,
+}
+
+/// What the caller is told while a run goes on.
+pub trait RunHooks: Progress {
+    /// A workload was not run: its lock is held or could not be taken.
+    fn refused(&self, workload: &str, why: &str);
+    /// The plan about to be executed.
+    fn planned(&self, plan: &Plan, specs: &[&Workload]);
+    /// A notification a dry run would have published.
+    fn would_publish(&self, topic: &str, region: &str, subject: &str);
+    /// Something a person should see that does not change the outcome.
+    fn warning(&self, message: &str);
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The plan executed.
+    pub plan: Plan,
+    /// The workloads' specs, in plan order.
+    pub specs: Vec<Workload>,
+    /// Every instance's outcome.
+    pub report: RunReport,
+    /// The exit code the outcomes give.
+    pub exit: Exit,
+}
+
+/// The exit code is a function of the outcomes.
+pub fn exit_for(report: &RunReport, locked_out: bool) -> Exit {
+    if report.interrupted {
+        Exit::Interrupted
+    } else if locked_out
+        || report.count(Status::Failed) > 0
+        || report.count(Status::NotAttempted) > 0
+    {
+        Exit::Error
+    } else if report.count(Status::Bypassed) > 0 || report.count(Status::HeldBack) > 0 {
+        Exit::Skipped
+    } else {
+        Exit::Success
+    }
+}
+
+/// A cancel signal set by Ctrl-C; a second Ctrl-C exits at once.
+pub fn cancel_on_ctrl_c() -> (watch::Receiver<bool>, tokio::task::JoinHandle<()>) {
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let interrupt = tokio::spawn(async move {
+        let mut first = true;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if first {
+                eprintln!(
+                    "interrupted: no new steps; waiting for calls in flight, then releasing locks (Ctrl-C again quits at once)"
+                );
+                let _ = cancel_tx.send(true);
+                first = false;
+            } else {
+                std::process::exit(i32::from(Exit::Interrupted.code()));
+            }
+        }
+    });
+    (cancel_rx, interrupt)
+}
+
+/// Runs: configuration, locks, observation, plan (or the saved plan's
+/// staleness check), execution, report, notifications.
+pub async fn run<H: RunHooks>(
+    session: &Session,
+    req: RunRequest,
+    hooks: Arc<H>,
+    cancel: watch::Receiver<bool>,
+) -> Result<RunOutcome, PipelineError> {
+    let (source, selection, intent) = match &req.target {
+        Target::Fresh {
+            source,
+            selection,
+            intent,
+        } => (*source, selection.clone(), intent.clone()),
+        Target::Saved(saved) => {
+            check_tables(session, saved).await?;
+            (
+                saved.source,
+                Selection {
+                    workloads: saved.workload_names(),
+                    all: false,
+                },
+                Intent::from(&saved.intent),
+            )
+        }
+    };
+    let (_, selected) = super::plan::configure(session, source, &selection, &intent).await?;
+
+    // One run at a time per workload; a dry run changes nothing, so it takes no lock.
+    let names: Vec<String> = selected.iter().map(|w| w.name.clone()).collect();
+    let dry_run = req.options.dry_run;
+    let (leases, refused) = if dry_run {
+        (None, BTreeMap::new())
+    } else {
+        let (db, _) = session.config_tables().await?;
+        lock::ensure_table(&db, &req.lock_table).await?;
+        let (leases, refused) = Leases::acquire(db, &req.lock_table, &names).await;
+        (Some(leases), refused)
+    };
+    for (w, why) in &refused {
+        hooks.refused(w, &why.to_string());
+    }
+    let runnable: Vec<&Workload> = selected
+        .iter()
+        .filter(|w| !refused.contains_key(&w.name))
+        .collect();
+
+    let executed = execute_stage(session, &req, &runnable, &intent, &hooks, cancel).await;
+    if let Some(l) = leases {
+        l.release().await;
+    }
+    let (plan, mut report, observed, mut events) = executed?;
+    for (w, why) in &refused {
+        report.workloads.push(WorkloadReport {
+            name: w.clone(),
+            skipped: Some(why.to_string()),
+            halted: false,
+            outcomes: Vec::new(),
+            elapsed_ms: 0,
+        });
+    }
+    for w in selected.iter().filter(|w| w.disabled) {
+        events
+            .entry(w.name.clone())
+            .or_default()
+            .push(Event::KillSwitch);
+    }
+    for (w, why) in &refused {
+        let held = matches!(why, Refused::Held(_));
+        events.entry(w.clone()).or_default().push(Event::Locked {
+            held,
+            why: why.to_string(),
+        });
+    }
+    let notes = crate::notify::notifications(&report, &events, &instance_names(&observed));
+    let specs: Vec<&Workload> = selected.iter().collect();
+    notify(
+        session,
+        &specs,
+        &notes,
+        dry_run,
+        req.create_topic,
+        hooks.as_ref(),
+    )
+    .await;
+    let exit = exit_for(&report, !refused.is_empty());
+    Ok(RunOutcome {
+        plan,
+        specs: selected,
+        report,
+        exit,
+    })
+}
+
+type Executed = (Plan, RunReport, Observed, BTreeMap<String, Vec<Event>>);
+
+/// Observes, plans (or checks the saved plan) and executes, under the locks.
+async fn execute_stage<H: RunHooks>(
+    session: &Session,
+    req: &RunRequest,
+    runnable: &[&Workload],
+    intent: &Intent,
+    hooks: &Arc<H>,
+    cancel: watch::Receiver<bool>,
+) -> Result<Executed, PipelineError> {
+    // The SSM output bucket check runs beside the observation: it only warns.
+    let (observed, bucket_events) = tokio::join!(
+        super::plan::observe(session, runnable, intent),
+        bucket_events(session, runnable)
+    );
+    let observed = observed?;
+    let plan = match &req.target {
+        Target::Fresh { .. } => crate::plan::plan(runnable, Some(&observed), intent)?,
+        Target::Saved(saved) => {
+            if runnable.len() != saved.specs.len() {
+                // Some workloads are locked by another run: executing a part of a
+                // reviewed plan is not what was reviewed.
+                return Err(PipelineError::Stale(saved::Stale {
+                    what: "the locks".into(),
+                    changes: vec!["another run holds the lock of a planned workload; nothing of the plan was executed".into()],
+                }));
+            }
+            saved::check(saved, runnable, &observed)?;
+            let replanned = crate::plan::plan(runnable, Some(&observed), intent)?;
+            if replanned != saved.plan {
+                return Err(PipelineError::Stale(saved::Stale {
+                    what: "the plan file".into(),
+                    changes: vec!["the saved steps differ from what tierctl plans from the same specs and fleet (the file was edited, or made by another tierctl version)".into()],
+                }));
+            }
+            saved.plan.clone()
+        }
+    };
+    hooks.planned(&plan, runnable);
+    let effects = session.effects().await;
+    let report = execute::execute(
+        &plan,
+        effects,
+        Arc::clone(hooks),
+        req.options.clone(),
+        cancel,
+    )
+    .await;
+    Ok((plan, report, observed, bucket_events))
+}
+
+/// A saved plan read from DynamoDB must run against the same tables.
+async fn check_tables(session: &Session, saved: &SavedPlan) -> Result<(), PipelineError> {
+    let Some(t) = &saved.tables else {
+        return Ok(());
+    };
+    let (_, ctx) = session.config_tables().await?;
+    if ctx.names.workload != t.workload_table
+        || ctx.names.tier != t.tier_table
+        || ctx.region != t.region
+    {
+        return Err(PipelineError::Usage(format!(
+            "the plan was made from tables {} / {} in {}, but this run reads {} / {} in {}",
+            t.workload_table,
+            t.tier_table,
+            t.region,
+            ctx.names.workload,
+            ctx.names.tier,
+            ctx.region
+        )));
+    }
+    Ok(())
+}
+
+/// The tables a DynamoDB-sourced plan reads, for the saved plan.
+pub async fn saved_tables(
+    session: &Session,
+    source: Source,
+) -> Result<Option<saved::SavedTables>, PipelineError> {
+    if source != Source::Dynamodb {
+        return Ok(None);
+    }
+    let (_, ctx) = session.config_tables().await?;
+    Ok(Some(saved::SavedTables {
+        region: ctx.region,
+        workload_table: ctx.names.workload,
+        tier_table: ctx.names.tier,
+    }))
+}
+
+/// Instance id -> `Name` tag, for messages.
+fn instance_names(observed: &Observed) -> BTreeMap<String, String> {
+    observed
+        .workloads
+        .values()
+        .flat_map(|w| &w.instances)
+        .filter_map(|i| Some((i.id.clone(), i.name.clone()?)))
+        .collect()
+}
+
+/// Checks once per bucket where each workload's SSM output bucket is, and
+/// warns when it is not in the workload's region (SSM cannot write there:
+/// the original's known trap). Never fails the run: errors only warn.
+async fn bucket_events(session: &Session, workloads: &[&Workload]) -> BTreeMap<String, Vec<Event>> {
+    let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    let wanted: Vec<(&Workload, &str)> = workloads
+        .iter()
+        .filter(|w| !w.disabled)
+        .filter_map(|w| Some((*w, w.ssm.as_ref()?.output_bucket.as_str())))
+        .collect();
+    if wanted.is_empty() {
+        return events;
+    }
+    let config = session.sdk().await;
+    let mut buckets: BTreeMap<&str, &str> = BTreeMap::new();
+    for (w, b) in &wanted {
+        buckets.entry(b).or_insert(w.region.as_str());
+    }
+    let found = futures_util::future::join_all(buckets.into_iter().map(|(bucket, region)| {
+        let s3 = crate::aws::s3::S3::new(config, region);
+        async move {
+            let asked = tokio::time::timeout(Duration::from_secs(20), s3.bucket_region(bucket));
+            let answer = match asked.await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => Err("s3:GetBucketLocation: no answer within 20 s".to_string()),
+            };
+            (bucket, answer)
+        }
+    }))
+    .await;
+    let found: BTreeMap<&str, Result<String, String>> = found.into_iter().collect();
+    for (w, bucket) in wanted {
+        match &found[bucket] {
+            Ok(region) if *region != w.region => {
+                tracing::warn!(
+                    "workload {}: SSM output bucket {bucket} is in {region}, not in the workload's region {}: \
+SSM cannot write command output there (the override checks are not affected)",
+                    w.name,
+                    w.region
+                );
+                events
+                    .entry(w.name.clone())
+                    .or_default()
+                    .push(Event::BucketRegion {
+                        bucket: bucket.to_string(),
+                        bucket_region: region.clone(),
+                        workload_region: w.region.clone(),
+                    });
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                "workload {}: could not check the region of SSM output bucket {bucket}: {e}",
+                w.name
+            ),
+        }
+    }
+    events
+}
+
+/// Publishes each notification to its workload's topic (in the workload's
+/// region; topics resolved once per run and region). A failure is a warning
+/// on stderr: the run's outcome, and so its exit code, stays what the
+/// instances say. A dry run publishes nothing and tells the hooks instead.
+async fn notify<H: RunHooks>(
+    session: &Session,
+    workloads: &[&Workload],
+    notes: &[Notification],
+    dry_run: bool,
+    create: bool,
+    hooks: &H,
+) {
+    let mut topics: Option<crate::aws::sns::Topics> = None;
+    for n in notes {
+        let Some(w) = workloads.iter().find(|w| w.name == n.workload) else {
+            continue;
+        };
+        let Some(topic) = w.notify.as_ref().map(|t| t.sns_topic.as_str()) else {
+            continue;
+        };
+        if dry_run {
+            hooks.would_publish(topic, &w.region, &n.subject);
+            continue;
+        }
+        let topics = match &mut topics {
+            Some(t) => t,
+            None => topics.insert(crate::aws::sns::Topics::new(session.sdk().await, create)),
+        };
+        let sent = match topics.arn(&w.region, topic).await {
+            Ok(arn) => {
+                let sns = topics.client(&w.region).clone();
+                sns.publish(&arn, &n.subject, &n.message).await
+            }
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(()) => tracing::info!("notified SNS topic {topic}: {}", n.subject),
+            Err(e) => hooks.warning(&format!(
+                "workload {}: notification to SNS topic {topic} not sent: {e}",
+                w.name
+            )),
+        }
+    }
+}
