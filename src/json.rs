@@ -40,3 +40,46 @@ pub struct RunOutput<'a> {
     /// The process's exit code.
     pub exit_code: u8,
 }
+
+/// A generated schema: its file name under `schema/` and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaFile {
+    /// File name, e.g. `plan.schema.json`.
+    pub name: &'static str,
+    /// What it describes, for `--help` and messages.
+    pub about: &'static str,
+    /// Pretty JSON with a trailing newline.
+    pub text: String,
+}
+
+fn text_of(schema: schemars::Schema) -> String {
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema serialises");
+    text.push('\n');
+    text
+}
+
+/// Every schema tierctl commits under `schema/`, generated from the types.
+pub fn schemas() -> Vec<SchemaFile> {
+    vec![
+        SchemaFile {
+            name: "workload.schema.json",
+            about: "a workload spec file (workloads/*.yaml)",
+            text: crate::spec::json_schema_text(),
+        },
+        SchemaFile {
+            name: "plan.schema.json",
+            about: "a saved plan (`plan --out`, read by `run --plan`)",
+            text: text_of(schemars::schema_for!(crate::pipeline::saved::SavedPlan)),
+        },
+        SchemaFile {
+            name: "plan-output.schema.json",
+            about: "`plan -o json`",
+            text: text_of(schemars::schema_for!(PlanOutput<'static>)),
+        },
+        SchemaFile {
+            name: "run-output.schema.json",
+            about: "`run -o json`",
+            text: text_of(schemars::schema_for!(RunOutput<'static>)),
+        },
+    ]
+}

@@ -1,8 +1,8 @@
-//! `tierctl schema [--check]`
+//! `tierctl schema [--check] [--dir DIR] [--stdout [NAME]]`
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use crate::exit::Exit;
 
@@ -11,56 +11,66 @@ use super::Global;
 /// Arguments of `schema`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 written or up to date, 1 out of date (with --check) or error."
+    after_help = "Writes the JSON Schemas generated from tierctl's types: workload.schema.json (spec files), \
+plan.schema.json (saved plans), and one per command's `-o json` document (plan-output, run-output).\n\n\
+Exit codes: 0 written or up to date, 1 out of date (with --check) or error."
 )]
 pub struct Args {
-    /// Where the schema lives.
-    #[arg(
-        long,
-        default_value = "schema/workload.schema.json",
-        value_name = "FILE"
-    )]
-    out: PathBuf,
-    /// Do not write; fail when the file differs from the types (drift check for CI).
+    /// Folder of the schemas.
+    #[arg(long, default_value = "schema", value_name = "DIR")]
+    dir: PathBuf,
+    /// Do not write; fail when a file differs from the types (drift check for CI).
     #[arg(long, conflicts_with = "stdout")]
     check: bool,
-    /// Print the schema instead of writing it.
-    #[arg(long)]
-    stdout: bool,
+    /// Print one schema instead of writing them (workload, plan, plan-output, run-output).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "workload")]
+    stdout: Option<String>,
 }
 
 pub(super) fn run(_global: &Global, args: Args) -> anyhow::Result<Exit> {
-    let text = crate::spec::json_schema_text();
-    if args.stdout {
-        print!("{text}");
+    let schemas = crate::json::schemas();
+    if let Some(name) = &args.stdout {
+        let file = format!("{name}.schema.json");
+        let Some(s) = schemas.iter().find(|s| s.name == file) else {
+            let known: Vec<&str> = schemas
+                .iter()
+                .map(|s| s.name.trim_end_matches(".schema.json"))
+                .collect();
+            bail!("no schema named `{name}` (known: {})", known.join(", "));
+        };
+        print!("{}", s.text);
         return Ok(Exit::Success);
     }
-    let current = crate::load::read_generated(&args.out)?;
-    if args.check {
-        return Ok(if current.as_deref() == Some(text.as_str()) {
-            println!("{} is up to date", args.out.display());
-            Exit::Success
-        } else {
+    let mut stale = 0;
+    for s in &schemas {
+        let path = args.dir.join(s.name);
+        let current = crate::load::read_generated(&path)?;
+        if current.as_deref() == Some(s.text.as_str()) {
+            println!("{} is up to date", path.display());
+            continue;
+        }
+        if args.check {
             eprintln!(
-                "error: {} is {} the spec types; run `tierctl schema` and commit the result",
-                args.out.display(),
+                "error: {} ({}) is {} the types; run `tierctl schema` and commit the result",
+                path.display(),
+                s.about,
                 if current.is_some() {
                     "out of date with"
                 } else {
                     "missing, generated from"
                 }
             );
-            Exit::Error
-        });
+            stale += 1;
+            continue;
+        }
+        std::fs::create_dir_all(&args.dir)
+            .with_context(|| format!("creating {}", args.dir.display()))?;
+        std::fs::write(&path, &s.text).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
     }
-    if current.as_deref() == Some(text.as_str()) {
-        println!("{} is up to date", args.out.display());
-        return Ok(Exit::Success);
-    }
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&args.out, &text).with_context(|| format!("writing {}", args.out.display()))?;
-    println!("wrote {}", args.out.display());
-    Ok(Exit::Success)
+    Ok(if stale > 0 {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
 }

@@ -204,19 +204,19 @@ pub struct Outcome {
     /// What happened.
     pub status: Status,
     /// Why, in words (the AWS error for failures).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// The AWS error code, for failures.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     /// Type before a resize.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_type: Option<String>,
     /// Type after a resize.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_type: Option<String>,
     /// Load balancer actions, e.g. `deregistered from classic web`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub load_balancers: Vec<String>,
     /// Milliseconds from the start of the run to this outcome.
     pub at_ms: u64,
@@ -229,7 +229,7 @@ pub struct WorkloadReport {
     /// Workload.
     pub name: String,
     /// Why nothing was done, if so (kill switch, lock held...).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
     /// Whether later waves were halted after a failure.
     pub halted: bool,

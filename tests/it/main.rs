@@ -10,6 +10,7 @@ mod notify;
 mod plan;
 mod reshape;
 mod run;
+mod saved_plan;
 mod schema;
 mod ssm;
 mod support;

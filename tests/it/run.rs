@@ -28,17 +28,17 @@ tiers:
     start: { sequence: 0, synchronous: true, delaySeconds: 1 }
 "#;
 
-struct Shop {
-    emu: Emulator,
-    dir: tempfile::TempDir,
-    web: Vec<String>,
-    app: Vec<String>,
-    db: Vec<String>,
+pub(crate) struct Shop {
+    pub(crate) emu: Emulator,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) web: Vec<String>,
+    pub(crate) app: Vec<String>,
+    pub(crate) db: Vec<String>,
 }
 
 impl Shop {
     /// The Shop workload: web (3, the first keeps /tmp/keep), app (`apps`), db (1), all `state`.
-    fn new(apps: u32, state: &str) -> Shop {
+    pub(crate) fn new(apps: u32, state: &str) -> Shop {
         let emu = Emulator::start();
         emu.transitions(500, 500);
         let dir = tempfile::tempdir().unwrap();
@@ -72,17 +72,17 @@ impl Shop {
         }
     }
 
-    fn specs(&self) -> &str {
+    pub(crate) fn specs(&self) -> &str {
         self.dir.path().to_str().unwrap()
     }
 
-    fn tierctl(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn tierctl(&self, args: &[&str]) -> (i32, String, String) {
         let mut cmd = self.emu.tierctl_in(Path::new(self.specs()));
         cmd.args(["--specs", self.specs()]).args(args);
         run(&mut cmd)
     }
 
-    fn states(&self) -> std::collections::BTreeMap<String, String> {
+    pub(crate) fn states(&self) -> std::collections::BTreeMap<String, String> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -104,7 +104,7 @@ impl Shop {
     }
 
     /// Calls of `action` in the call log: (time, instance ids).
-    fn calls(&self, action: &str) -> Vec<(f64, Vec<String>)> {
+    pub(crate) fn calls(&self, action: &str) -> Vec<(f64, Vec<String>)> {
         self.emu
             .calls(&format!("service=ec2&action={action}"))
             .iter()

@@ -53,3 +53,71 @@ fn examples_point_editors_at_the_schema() {
         );
     }
 }
+
+#[test]
+fn every_committed_schema_matches_the_types() {
+    let (code, out, err) = run(tierctl().args(["schema", "--check"]));
+    assert_eq!(code, 0, "{out}{err}");
+    for name in ["workload", "plan", "plan-output", "run-output"] {
+        assert!(
+            out.contains(&format!("schema/{name}.schema.json is up to date")),
+            "{out}"
+        );
+        let (code, printed, _) = run(tierctl().args(["schema", "--stdout", name]));
+        assert_eq!(code, 0);
+        let committed =
+            std::fs::read_to_string(repo_root().join(format!("schema/{name}.schema.json")))
+                .unwrap();
+        assert_eq!(
+            printed, committed,
+            "{name}: run `tierctl schema` and commit"
+        );
+    }
+    let (code, _, err) = run(tierctl().args(["schema", "--stdout", "nope"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("known: workload, plan, plan-output, run-output"),
+        "{err}"
+    );
+}
+
+#[test]
+fn plan_json_and_a_saved_plan_conform_to_their_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("p.json");
+    let observed = repo_root().join("tests/fixtures/observed/running.json");
+    let (code, out, err) = run(tierctl().args([
+        "-o",
+        "json",
+        "plan",
+        "stop",
+        "--all",
+        "--offline",
+        "--observed",
+        observed.to_str().unwrap(),
+        "--out",
+        saved.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    crate::support::assert_conforms("plan-output", &doc);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    crate::support::assert_conforms("plan", &file);
+    assert_eq!(
+        file["plan"], doc["plan"],
+        "the saved plan is the plan printed"
+    );
+
+    // Without instances there is nothing to execute: no saved plan.
+    let (code, _, err) = run(tierctl().args([
+        "plan",
+        "stop",
+        "--all",
+        "--offline",
+        "--out",
+        saved.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 1);
+    assert!(err.contains("--out needs instances"), "{err}");
+}

@@ -35,3 +35,22 @@ pub fn run(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
 }
 
 pub mod emulator;
+
+/// Checks `doc` against the committed schema `schema/<name>.schema.json`;
+/// panics with every error when it does not conform.
+pub fn assert_conforms(name: &str, doc: &serde_json::Value) {
+    let path = repo_root().join(format!("schema/{name}.schema.json"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema is committed"))
+            .expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the document does not conform to {name}.schema.json:\n{}",
+        errors.join("\n")
+    );
+}
