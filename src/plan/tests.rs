@@ -369,10 +369,28 @@ fn apply(o: &ObservedWorkload, p: &WorkloadPlan) -> ObservedWorkload {
                 _ => None,
             })
     };
+    let resized = |id: &str| {
+        p.waves
+            .iter()
+            .flat_map(|w| &w.tiers)
+            .flat_map(|t| &t.steps)
+            .find_map(|s| match s {
+                Step::Resize { resizes } => resizes.iter().find(|r| r.instance == id),
+                _ => None,
+            })
+    };
     let mut out = o.clone();
     for i in &mut out.instances {
         if let Some(s) = target(&i.id) {
             i.state = s;
+            if let Some(r) = resized(&i.id) {
+                i.instance_type = r.to.clone();
+                if r.disable_ebs_optimized
+                    && let Some(f) = &mut i.resize
+                {
+                    f.ebs_optimized = false;
+                }
+            }
         }
     }
     out
@@ -448,5 +466,152 @@ proptest! {
         // After a successful run, planning again yields nothing to do.
         let after = plan_workload(&w, Some(&apply(&o, &p)), &intent).unwrap();
         prop_assert!(!after.has_actions());
+    }
+}
+
+/// A richer fleet: override files, scaling profiles with compatibility
+/// facts, classic load balancers and health gates.
+fn arb_rich_case()
+-> impl Strategy<Value = (Workload, ObservedWorkload, Action, Option<String>, usize)> {
+    let tiers = prop::collection::vec(
+        (
+            0u32..3,
+            0u32..3,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            0usize..3,
+        ),
+        1..5,
+    );
+    let instances = prop::collection::vec(
+        (
+            0usize..6,
+            arb_state(),
+            0usize..3,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        ),
+        0..30,
+    );
+    let action = prop_oneof![Just(Action::Stop), Just(Action::Start)];
+    let profile = prop_oneof![Just(None), Just(Some("big".to_string()))];
+    (tiers, instances, action, profile, 1usize..4).prop_map(
+        |(tiers, instances, action, profile, batch)| {
+            let types = ["t3.micro", "c5.large", "m6g.large"];
+            let tiers: Vec<Tier> = tiers
+                .iter()
+                .enumerate()
+                .map(|(n, &(a, b, sync, keep, rereg, healthy, ty))| {
+                    let mut t = tier(&format!("t{n}"), a, b, sync);
+                    if keep {
+                        t.stop.as_mut().unwrap().override_file = Some(spec::OverrideFile {
+                            file: "/tmp/keep".into(),
+                            os: GuestOs::Linux,
+                        });
+                    }
+                    let start = t.start.as_mut().unwrap();
+                    start.reregister_load_balancers = rereg;
+                    start.wait_healthy = healthy;
+                    // Tier 0 always maps the profile, so it is never unknown.
+                    if n == 0 || ty > 0 {
+                        t.scaling.insert("big".into(), types[ty].into());
+                    }
+                    t
+                })
+                .collect();
+            let count = tiers.len();
+            let instances = instances
+                .iter()
+                .enumerate()
+                .map(|(n, &(t, st, ty, spot, clb, tg, ebs))| {
+                    let mut i = inst(&format!("i-{n:03}"), &format!("t{}", t % (count + 1)), st);
+                    i.instance_type = types[ty].into();
+                    i.resize = Some(crate::observe::ResizeFacts {
+                        architecture: Some(if ty == 2 { "arm64" } else { "x86_64" }.into()),
+                        virtualization: Some("hvm".into()),
+                        ena_support: true,
+                        ebs_optimized: ebs,
+                        spot,
+                        hibernation: false,
+                    });
+                    if clb {
+                        i.classic_load_balancers = vec!["clb-1".into()];
+                    }
+                    if tg {
+                        i.target_groups = vec![
+                            "arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/tg/1".into(),
+                        ];
+                    }
+                    i
+                })
+                .collect();
+            let mut o = observed(instances);
+            o.types_read = true;
+            for (n, t) in types.iter().enumerate() {
+                o.instance_types.insert(
+                    (*t).into(),
+                    crate::observe::TypeInfo {
+                        architectures: vec![if n == 2 { "arm64" } else { "x86_64" }.into()],
+                        virtualization: vec!["hvm".into()],
+                        ena: "supported".into(),
+                        nvme: "supported".into(),
+                        ebs_optimized: if n == 0 { "unsupported" } else { "supported" }.into(),
+                    },
+                );
+            }
+            let profile = if action == Action::Start {
+                profile
+            } else {
+                None
+            };
+            (workload(tiers), o, action, profile, batch)
+        },
+    )
+}
+
+proptest! {
+    #[test]
+    fn replanning_after_a_run_is_a_no_op_with_overrides_profiles_and_load_balancers(
+        (w, o, action, profile, batch) in arb_rich_case()
+    ) {
+        let intent = Intent { batch_size: batch, profile, ..Intent::new(action) };
+        let p = plan_workload(&w, Some(&o), &intent).unwrap();
+        // Deterministic, whatever the input order.
+        let mut shuffled = o.clone();
+        shuffled.instances.reverse();
+        prop_assert_eq!(&plan_workload(&w, Some(&shuffled), &intent).unwrap(), &p);
+        // Resizes only for instances the start acts on, each to its tier's type.
+        for t in p.waves.iter().flat_map(|w| &w.tiers) {
+            let spec_tier = w.tiers.iter().find(|x| x.name == t.name).unwrap();
+            let started: BTreeSet<String> = t.steps.iter().filter_map(|s| match s {
+                Step::Start { batches } => Some(batches.iter().flatten().cloned()),
+                _ => None,
+            }).flatten().collect();
+            for s in &t.steps {
+                if let Step::Resize { resizes } = s {
+                    for r in resizes {
+                        prop_assert!(started.contains(&r.instance), "{} resized but not started", r.instance);
+                        prop_assert_eq!(Some(&r.to), intent.profile.as_ref().and_then(|p| spec_tier.scaling.get(p)));
+                    }
+                }
+            }
+        }
+        // After a successful run (states reached, types changed), planning
+        // again has nothing to do: no stop, start, resize, override check or
+        // load balancer step; only waits for instances still in flight.
+        let after = plan_workload(&w, Some(&apply(&o, &p)), &intent).unwrap();
+        prop_assert!(!after.has_actions(), "{:?}", after);
+        for t in after.waves.iter().flat_map(|w| &w.tiers) {
+            for s in &t.steps {
+                prop_assert!(
+                    matches!(s, Step::Wait { .. } | Step::WaitHealthy { .. }),
+                    "left after a run: {:?}", s
+                );
+            }
+        }
     }
 }
