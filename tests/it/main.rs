@@ -7,6 +7,7 @@ mod elb;
 mod emulator;
 mod iam;
 mod notify;
+mod outputs;
 mod plan;
 mod reshape;
 mod run;
