@@ -15,8 +15,10 @@ pub enum Exit {
     Skipped,
     /// 4: a saved plan is stale (the specs or the fleet changed since it was made): nothing was done.
     StalePlan,
-    /// 130: interrupted (Ctrl-C).
+    /// 130: interrupted (Ctrl-C, SIGINT).
     Interrupted,
+    /// 143: terminated (SIGTERM, what CI sends on cancel or timeout).
+    Terminated,
 }
 
 impl Exit {
@@ -29,6 +31,7 @@ impl Exit {
             Exit::Skipped => 3,
             Exit::StalePlan => 4,
             Exit::Interrupted => 130,
+            Exit::Terminated => 143,
         }
     }
 }
@@ -47,4 +50,5 @@ Exit codes:
   2    changes or drift present (only with --check or --detailed-exitcode)
   3    run finished, but some instances were deliberately bypassed or held back
   4    stale saved plan (run --plan): the specs or the fleet changed since; nothing was done
-  130  interrupted";
+  130  interrupted (SIGINT)
+  143  terminated (SIGTERM)";

@@ -262,6 +262,19 @@ fn string_attribute(name: &str) -> AttributeDefinition {
         .expect("name and type are set")
 }
 
+/// A lease as stored, with the instances its run acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRecord {
+    /// The workload.
+    pub id: String,
+    /// Who.
+    pub holder: String,
+    /// Lease end, seconds since the epoch.
+    pub expires_at: i64,
+    /// Instances the run acts on.
+    pub instances: Vec<String>,
+}
+
 /// The current holder of a lock item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockHolder {
@@ -287,7 +300,8 @@ fn lock_holder(
 }
 
 impl Dynamo {
-    /// Takes the lease `id` unless someone else holds an unexpired one.
+    /// Takes the lease `id` unless someone else holds one that expired no
+    /// earlier than `stale_before` (the caller's clock minus a skew margin).
     ///
     /// `Ok(Err(holder))` names whoever holds it.
     pub async fn acquire_lock(
@@ -297,6 +311,7 @@ impl Dynamo {
         holder: &str,
         now: i64,
         expires_at: i64,
+        stale_before: i64,
     ) -> Result<Result<(), LockHolder>, AwsError> {
         use aws_sdk_dynamodb::types::{AttributeValue as V, ReturnValuesOnConditionCheckFailure};
         let res = self
@@ -308,9 +323,9 @@ impl Dynamo {
             .item("AcquiredAt", V::N(now.to_string()))
             .item("ExpiresAt", V::N(expires_at.to_string()))
             .condition_expression(
-                "attribute_not_exists(LockId) OR ExpiresAt < :now OR Holder = :me",
+                "attribute_not_exists(LockId) OR ExpiresAt < :stale OR Holder = :me",
             )
-            .expression_attribute_values(":now", V::N(now.to_string()))
+            .expression_attribute_values(":stale", V::N(stale_before.to_string()))
             .expression_attribute_values(":me", V::S(holder.into()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -332,13 +347,15 @@ impl Dynamo {
         }
     }
 
-    /// Extends a lease this holder owns. `Ok(false)` when it was lost.
+    /// Extends a lease this holder owns, only while its `ExpiresAt` is still
+    /// after `min_expires_at`. `Ok(false)` when it was lost.
     pub async fn renew_lock(
         &self,
         table: &str,
         id: &str,
         holder: &str,
         expires_at: i64,
+        min_expires_at: i64,
     ) -> Result<bool, AwsError> {
         use aws_sdk_dynamodb::types::AttributeValue as V;
         let res = self
@@ -347,9 +364,10 @@ impl Dynamo {
             .table_name(table)
             .key("LockId", V::S(id.into()))
             .update_expression("SET ExpiresAt = :e")
-            .condition_expression("Holder = :me")
+            .condition_expression("Holder = :me AND ExpiresAt > :min")
             .expression_attribute_values(":e", V::N(expires_at.to_string()))
             .expression_attribute_values(":me", V::S(holder.into()))
+            .expression_attribute_values(":min", V::N(min_expires_at.to_string()))
             .send()
             .await;
         match res {
@@ -363,6 +381,81 @@ impl Dynamo {
                 }
             }
         }
+    }
+
+    /// Records in this holder's lease the instances its run acts on.
+    /// `Ok(false)` when the lease is no longer this holder's.
+    pub async fn claim_instances(
+        &self,
+        table: &str,
+        id: &str,
+        holder: &str,
+        instances: &[String],
+    ) -> Result<bool, AwsError> {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(table)
+            .key("LockId", V::S(id.into()))
+            .condition_expression("Holder = :me")
+            .expression_attribute_values(":me", V::S(holder.into()));
+        // DynamoDB has no empty sets.
+        req = if instances.is_empty() {
+            req.update_expression("REMOVE Instances")
+        } else {
+            req.update_expression("SET Instances = :i")
+                .expression_attribute_values(":i", V::Ss(instances.to_vec()))
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = AwsError::from_sdk("dynamodb:UpdateItem", e);
+                if err.kind == AwsErrorKind::Conflict {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Every lease in the lock table (one paginated, consistent `Scan`).
+    pub async fn scan_locks(&self, table: &str) -> Result<Vec<LockRecord>, AwsError> {
+        let items = self.scan(table).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let id = item.get("LockId").and_then(|v| v.as_s().ok()).cloned()?;
+                let h = lock_holder(item)?;
+                let instances = item
+                    .get("Instances")
+                    .and_then(|v| v.as_ss().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                Some(LockRecord {
+                    id,
+                    holder: h.holder,
+                    expires_at: h.expires_at,
+                    instances,
+                })
+            })
+            .collect())
+    }
+
+    /// The current holder of lease `id`, if any.
+    pub async fn get_lock(&self, table: &str, id: &str) -> Result<Option<LockHolder>, AwsError> {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("LockId", V::S(id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("dynamodb:GetItem", e))?;
+        Ok(out.item().and_then(lock_holder))
     }
 
     /// Removes a lease: only this holder's, or any (`holder` = None, for `unlock`).

@@ -33,7 +33,7 @@ Workloads with `notify.snsTopic` get one SNS message per run listing what needs 
 failed, not attempted, kill switch, lock held, SSM output bucket in another region); a failed publish is a \
 warning and does not change the exit code. A dry run publishes nothing and prints the subjects instead.\n\n\
 Exit codes: 0 done, 1 error (a failed instance, a halted wave, a workload locked by another run), \
-3 done but instances were deliberately bypassed or held back, 4 stale saved plan, 130 interrupted."
+3 done but instances were deliberately bypassed or held back, 4 stale saved plan, 130 interrupted (SIGINT), 143 terminated (SIGTERM)."
 )]
 pub struct Args {
     /// stop or start (not with --plan: the plan says).
@@ -146,13 +146,17 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         color: global.color,
     });
     super::block_on(async {
-        let (cancel, interrupt) = crate::pipeline::run::cancel_on_ctrl_c();
-        let done = crate::pipeline::run::run(&global.session, request, hooks, cancel).await;
-        interrupt.abort();
-        let outcome = match done {
+        let signals = crate::pipeline::run::Interrupts::listen();
+        let done =
+            crate::pipeline::run::run(&global.session, request, hooks, signals.cancel.clone())
+                .await;
+        let mut outcome = match done {
             Ok(o) => o,
             Err(e) => return super::pipeline_error(e),
         };
+        if let Some(exit) = signals.exit().filter(|_| outcome.report.interrupted) {
+            outcome.exit = exit;
+        }
         let mut out = std::io::stdout();
         if format == Format::Json {
             let doc = crate::json::RunOutput {

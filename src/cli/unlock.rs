@@ -1,19 +1,25 @@
-//! `tierctl unlock WORKLOAD...`: break a stale run lease.
+//! `tierctl unlock WORKLOAD... [--force]`
 
 use crate::exit::Exit;
+use crate::pipeline::run::Unlocked;
 
 use super::Global;
 
 /// Arguments of `unlock`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Use only when the run holding the lock is gone (a lease also expires by itself \
-two minutes after its runner stopped renewing it)."
+    after_help = "Removes the run lease of workloads whose runner died. A lease that is still live (renewed \
+within the last two minutes) is refused unless --force: the run holding it then stops changing instances at its \
+next wave boundary, or sooner when its renewal fails.\n\n\
+Exit codes: 0 removed or not locked, 1 a live lease was left alone (without --force) or error."
 )]
 pub struct Args {
-    /// Workloads whose lock to remove.
+    /// Workloads (SpecName) whose lease to remove.
     #[arg(required = true, value_name = "WORKLOAD")]
     workloads: Vec<String>,
+    /// Remove a live lease too (its run stops acting at its next wave).
+    #[arg(long)]
+    force: bool,
     /// DynamoDB table holding the run leases.
     #[arg(
         long,
@@ -26,13 +32,34 @@ pub struct Args {
 
 pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     super::block_on(async {
-        let (db, _) = super::config_tables(global).await?;
-        for w in &args.workloads {
-            match db.release_lock(&args.lock_table, w, None).await? {
-                Some(h) => println!("{w}: removed the lock held by {}", h.holder),
-                None => println!("{w}: not locked"),
+        let done = crate::pipeline::run::unlock(
+            &global.session,
+            &args.lock_table,
+            &args.workloads,
+            args.force,
+        )
+        .await?;
+        let mut exit = Exit::Success;
+        for (w, u) in done {
+            match u {
+                Unlocked::NotLocked => println!("{w}: not locked"),
+                Unlocked::Removed { holder, live } => println!(
+                    "{w}: removed the {}lock held by {holder}",
+                    if live { "live " } else { "" }
+                ),
+                Unlocked::Live {
+                    holder,
+                    left_seconds,
+                } => {
+                    eprintln!(
+                        "error: {w}: the lock is live, held by {holder} (lease ends in {left_seconds}s unless renewed); \
+pass --force to remove it anyway"
+                    );
+                    exit = Exit::Error;
+                }
+                Unlocked::Changed => println!("{w}: the lock changed meanwhile; nothing removed"),
             }
         }
-        Ok(Exit::Success)
+        Ok(exit)
     })
 }

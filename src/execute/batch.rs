@@ -24,8 +24,8 @@ pub(super) enum Result {
     Done,
     /// The call failed for this instance.
     Failed(AwsError),
-    /// Not sent: the run was interrupted.
-    Skipped,
+    /// Not sent: the run was interrupted, or lost the workload's lease.
+    Skipped(String),
 }
 
 /// Whether halving a batch could get part of it through.
@@ -43,6 +43,7 @@ fn worth_splitting(e: &AwsError) -> bool {
 /// earlier step is left out of its batch; an emptied batch is not sent).
 pub(super) async fn act<E: Effects, P: Progress>(
     ctx: &Ctx<E, P>,
+    workload: &str,
     region: &str,
     batches: Vec<Vec<String>>,
 ) -> Vec<(String, Result)> {
@@ -53,7 +54,7 @@ pub(super) async fn act<E: Effects, P: Progress>(
         tasks.push(async move {
             // Never closed: the semaphore lives as long as these tasks.
             let _permit = semaphore.acquire_owned().await.ok();
-            send(ctx, region, batch).await
+            send(ctx, workload, region, batch).await
         });
     }
     let mut out = Vec::new();
@@ -66,6 +67,7 @@ pub(super) async fn act<E: Effects, P: Progress>(
 /// Sends one batch, splitting it on failure as described above.
 async fn send<E: Effects, P: Progress>(
     ctx: &Ctx<E, P>,
+    workload: &str,
     region: &str,
     batch: Vec<String>,
 ) -> Vec<(String, Result)> {
@@ -77,7 +79,11 @@ async fn send<E: Effects, P: Progress>(
             continue;
         }
         if ctx.cancelled() {
-            out.extend(batch.into_iter().map(|id| (id, Result::Skipped)));
+            out.extend(
+                batch
+                    .into_iter()
+                    .map(|id| (id, Result::Skipped("interrupted".into()))),
+            );
             continue;
         }
         let call = match ctx.action {
@@ -85,6 +91,16 @@ async fn send<E: Effects, P: Progress>(
             Action::Start => Call::Start,
         };
         ctx.pacer.acquire(region, call, batch.len()).await;
+        // Checked right before the call: the pacer may have waited.
+        if let Err(why) = ctx.fence.holds(workload) {
+            let why = format!("not {}: {why}", ctx.action.past());
+            out.extend(
+                batch
+                    .into_iter()
+                    .map(|id| (id, Result::Skipped(why.clone()))),
+            );
+            continue;
+        }
         let res = match ctx.action {
             Action::Stop => ctx.effects.stop(region, &batch, ctx.options.dry_run).await,
             Action::Start => ctx.effects.start(region, &batch, ctx.options.dry_run).await,

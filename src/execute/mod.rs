@@ -291,6 +291,7 @@ struct Ctx<E, P> {
     options: Options,
     action: Action,
     cancel: watch::Receiver<bool>,
+    fence: Arc<dyn lock::Fence>,
     started: Instant,
 }
 
@@ -319,6 +320,7 @@ pub async fn execute<E: Effects, P: Progress>(
     effects: Arc<E>,
     progress: Arc<P>,
     options: Options,
+    fence: Arc<dyn lock::Fence>,
     cancel: watch::Receiver<bool>,
 ) -> RunReport {
     let ctx = Arc::new(Ctx {
@@ -328,6 +330,7 @@ pub async fn execute<E: Effects, P: Progress>(
         options,
         action: plan.action,
         cancel,
+        fence,
         started: Instant::now(),
     });
     let mut set = tokio::task::JoinSet::new();
@@ -395,16 +398,34 @@ async fn run_workload<E: Effects, P: Progress>(
         outcomes: Vec::new(),
         elapsed_ms: 0,
     };
+    let mut lost: Option<String> = None;
     for wave in &w.waves {
         if report.halted || ctx.cancelled() {
             let why = if ctx.cancelled() {
                 "interrupted before this wave"
+            } else if let Some(l) = &lost {
+                l.as_str()
             } else {
                 "an earlier wave did not complete; later waves are halted (--continue-on-error goes on)"
             };
             for t in &wave.tiers {
                 report.outcomes.extend(not_attempted(ctx, &w.name, t, why));
             }
+            continue;
+        }
+        // Before the first state-changing call of a wave, the lease is
+        // confirmed in the store: a lease removed or taken over is noticed
+        // here, not at the next renewal.
+        if wave.tiers.iter().any(|t| !targets(t).is_empty())
+            && let Err(why) = ctx.fence.reassert(&w.name).await
+        {
+            tracing::error!(workload = %w.name, "{why}: no more changes for this workload");
+            let why = format!("not attempted: {why}");
+            report.halted = true;
+            for t in &wave.tiers {
+                report.outcomes.extend(not_attempted(ctx, &w.name, t, &why));
+            }
+            lost = Some(why);
             continue;
         }
         let mut set = tokio::task::JoinSet::new();

@@ -229,7 +229,15 @@ async fn run(
         workloads: vec![plan_workload(w, Some(o), intent).unwrap()],
     };
     let (_tx, rx) = watch::channel(false);
-    execute(&plan, fleet, Arc::new(Silent), options, rx).await
+    execute(
+        &plan,
+        fleet,
+        Arc::new(Silent),
+        options,
+        Arc::new(super::lock::NoFence),
+        rx,
+    )
+    .await
 }
 
 fn status_of(r: &RunReport, id: &str) -> Status {
@@ -495,7 +503,17 @@ async fn cancellation_stops_new_steps() {
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn({
         let fleet = fleet.clone();
-        async move { execute(&plan, fleet, Arc::new(Silent), Options::default(), rx).await }
+        async move {
+            execute(
+                &plan,
+                fleet,
+                Arc::new(Silent),
+                Options::default(),
+                Arc::new(super::lock::NoFence),
+                rx,
+            )
+            .await
+        }
     });
     // Interrupt during web's 5 s delay.
     tokio::time::sleep(Duration::from_secs(1)).await;

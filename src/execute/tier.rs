@@ -240,7 +240,7 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
                     .collect()
             })
             .collect();
-        let results = batch::act(self.ctx, self.region, batches).await;
+        let results = batch::act(self.ctx, self.workload, self.region, batches).await;
         let what = format!("{} failed", self.ctx.action.as_str());
         for (id, res) in results {
             self.pending.remove(&id);
@@ -249,8 +249,8 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
                     self.acted.insert(id);
                 }
                 batch::Result::Failed(e) => self.fail(&id, &e, &what),
-                batch::Result::Skipped => {
-                    self.note(&id, Status::NotAttempted, Some("interrupted".into()));
+                batch::Result::Skipped(why) => {
+                    self.note(&id, Status::NotAttempted, Some(why));
                 }
             }
         }
@@ -293,7 +293,7 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
                 .filter(|i| self.pending.contains(*i))
                 .cloned()
                 .collect();
-            if ids.is_empty() || self.dry() {
+            if ids.is_empty() || self.dry() || self.ctx.fence.holds(self.workload).is_err() {
                 continue;
             }
             let what = match self

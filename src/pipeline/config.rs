@@ -123,7 +123,7 @@ pub async fn load_dynamodb(session: &Session) -> Result<Vec<Workload>, PipelineE
             .unwrap_or_default();
         let imported = item::from_items(w, &tiers).map_err(|source| PipelineError::Item {
             workload: name.clone(),
-            source,
+            source: Box::new(source),
         })?;
         for u in &imported.unknown {
             tracing::warn!("{u}");

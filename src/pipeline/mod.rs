@@ -112,7 +112,7 @@ pub enum PipelineError {
         /// SpecName.
         workload: String,
         /// What is wrong.
-        source: crate::store::item::ItemError,
+        source: Box<crate::store::item::ItemError>,
     },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
@@ -133,6 +133,18 @@ pub enum PipelineError {
     /// The saved plan no longer matches the fleet or the specs.
     #[error(transparent)]
     Stale(#[from] saved::Stale),
+    /// One instance selected by two workloads of the same run.
+    #[error(
+        "instance {instance} is selected by both workload {first} and workload {second}: one instance must belong to one workload (make their selectors disjoint); nothing was done"
+    )]
+    Overlap {
+        /// The instance.
+        instance: String,
+        /// One workload.
+        first: String,
+        /// The other.
+        second: String,
+    },
     /// Options that do not go together.
     #[error("{0}")]
     Usage(String),

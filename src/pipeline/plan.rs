@@ -75,14 +75,41 @@ pub(super) async fn configure(
     Ok((config, selected))
 }
 
-/// Observes the workloads through the session's AWS clients.
+/// Observes the workloads through the session's AWS clients. An instance
+/// that two of the workloads select is an error: acting on it twice in one
+/// run, in two orders, is never what either spec meant.
 pub async fn observe(
     session: &Session,
     selected: &[&Workload],
     intent: &Intent,
 ) -> Result<Observed, PipelineError> {
     let effects = session.effects().await;
-    Ok(crate::observe::collect(effects.as_ref(), selected, intent).await?)
+    let observed = crate::observe::collect(effects.as_ref(), selected, intent).await?;
+    check_overlap(&observed)?;
+    Ok(observed)
+}
+
+/// Refuses an observed state in which one live instance belongs to two workloads.
+pub fn check_overlap(observed: &Observed) -> Result<(), PipelineError> {
+    let mut owner: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for (name, w) in &observed.workloads {
+        for i in w.instances.iter().filter(|i| {
+            !matches!(
+                i.state,
+                crate::observe::InstanceState::Terminated
+                    | crate::observe::InstanceState::ShuttingDown
+            )
+        }) {
+            if let Some(first) = owner.insert(i.id.as_str(), name.as_str()) {
+                return Err(PipelineError::Overlap {
+                    instance: i.id.clone(),
+                    first: first.to_string(),
+                    second: name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The config diff of the selected workloads against the tables.
@@ -136,7 +163,10 @@ pub async fn plan(session: &Session, req: PlanRequest) -> Result<Planned, Pipeli
         Some(config_diff(session, &config, &selected, req.selection.all).await?)
     };
     let observed = match (req.observed, req.offline) {
-        (Some(o), _) => Some(o),
+        (Some(o), _) => {
+            check_overlap(&o)?;
+            Some(o)
+        }
         (None, true) => None,
         (None, false) => Some(observe(session, &refs, &req.intent).await?),
     };

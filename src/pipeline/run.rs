@@ -3,7 +3,7 @@
 //! and executes in one go; with one (`run --plan`), it re-observes, refuses
 //! a stale plan and executes exactly the saved steps. Same code either way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use super::config::{Selection, Source};
 use super::saved::{self, SavedPlan};
 use super::{PipelineError, Session};
-use crate::execute::lock::{self, Leases, Refused};
+use crate::execute::lock::{self, Fence, Leases, NoFence, Refused};
 use crate::execute::{self, Options, Progress, RunReport, Status, WorkloadReport};
 use crate::exit::Exit;
 use crate::notify::{Event, Notification};
@@ -90,24 +90,81 @@ pub fn exit_for(report: &RunReport, locked_out: bool) -> Exit {
     }
 }
 
-/// A cancel signal set by Ctrl-C; a second Ctrl-C exits at once.
-pub fn cancel_on_ctrl_c() -> (watch::Receiver<bool>, tokio::task::JoinHandle<()>) {
-    let (cancel_tx, cancel_rx) = watch::channel(false);
-    let interrupt = tokio::spawn(async move {
-        let mut first = true;
-        while tokio::signal::ctrl_c().await.is_ok() {
-            if first {
+/// SIGINT (Ctrl-C) and SIGTERM (what CI sends on cancel or timeout): the
+/// first sets the cancel signal (no new calls; calls in flight finish; the
+/// leases are released and the report written), a second exits at once.
+#[derive(Debug)]
+pub struct Interrupts {
+    /// Set once a signal arrived.
+    pub cancel: watch::Receiver<bool>,
+    signal: Arc<std::sync::atomic::AtomicU8>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Interrupts {
+    /// Starts listening (call inside the runtime, before any other work).
+    pub fn listen() -> Self {
+        use std::sync::atomic::{AtomicU8, Ordering};
+        let (cancel_tx, cancel) = watch::channel(false);
+        let signal = Arc::new(AtomicU8::new(0));
+        let seen = Arc::clone(&signal);
+        let task = tokio::spawn(async move {
+            #[cfg(unix)]
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        tracing::warn!("cannot listen for SIGTERM: {e}");
+                        None
+                    }
+                };
+            loop {
+                #[cfg(unix)]
+                let got = tokio::select! {
+                    r = tokio::signal::ctrl_c() => r.ok().map(|()| Exit::Interrupted),
+                    Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => Some(Exit::Terminated),
+                };
+                #[cfg(not(unix))]
+                let got = tokio::signal::ctrl_c()
+                    .await
+                    .ok()
+                    .map(|()| Exit::Interrupted);
+                let Some(exit) = got else { return };
+                if seen.swap(exit.code(), Ordering::SeqCst) != 0 {
+                    std::process::exit(i32::from(exit.code()));
+                }
                 eprintln!(
-                    "interrupted: no new steps; waiting for calls in flight, then releasing locks (Ctrl-C again quits at once)"
+                    "interrupted ({}): no new calls; waiting for calls in flight, then releasing locks (a second signal quits at once)",
+                    if exit == Exit::Terminated {
+                        "SIGTERM"
+                    } else {
+                        "SIGINT"
+                    }
                 );
                 let _ = cancel_tx.send(true);
-                first = false;
-            } else {
-                std::process::exit(i32::from(Exit::Interrupted.code()));
             }
+        });
+        Interrupts {
+            cancel,
+            signal,
+            task,
         }
-    });
-    (cancel_rx, interrupt)
+    }
+
+    /// The exit code the signal asks for, once one arrived.
+    pub fn exit(&self) -> Option<Exit> {
+        match self.signal.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => None,
+            143 => Some(Exit::Terminated),
+            _ => Some(Exit::Interrupted),
+        }
+    }
+}
+
+impl Drop for Interrupts {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Runs: configuration, locks, observation, plan (or the saved plan's
@@ -157,11 +214,22 @@ pub async fn run<H: RunHooks>(
         .filter(|w| !refused.contains_key(&w.name))
         .collect();
 
-    let executed = execute_stage(session, &req, &runnable, &intent, &hooks, cancel).await;
+    let executed = execute_stage(
+        session,
+        &req,
+        &runnable,
+        &intent,
+        &hooks,
+        leases.as_ref(),
+        cancel,
+    )
+    .await;
     if let Some(l) = leases {
         l.release().await;
     }
-    let (plan, mut report, observed, mut events) = executed?;
+    let (plan, mut report, observed, mut events, claimed) = executed?;
+    let mut refused = refused;
+    refused.extend(claimed);
     for (w, why) in &refused {
         report.workloads.push(WorkloadReport {
             name: w.clone(),
@@ -204,7 +272,38 @@ pub async fn run<H: RunHooks>(
     })
 }
 
-type Executed = (Plan, RunReport, Observed, BTreeMap<String, Vec<Event>>);
+type Executed = (
+    Plan,
+    RunReport,
+    Observed,
+    BTreeMap<String, Vec<Event>>,
+    BTreeMap<String, Refused>,
+);
+
+/// The instances each workload's plan changes (stop, start, resize).
+fn acted_instances(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
+    plan.workloads
+        .iter()
+        .map(|w| {
+            let ids = w
+                .waves
+                .iter()
+                .flat_map(|wave| &wave.tiers)
+                .flat_map(|t| &t.steps)
+                .flat_map(|s| match s {
+                    crate::plan::Step::Stop { batches } | crate::plan::Step::Start { batches } => {
+                        batches.iter().flatten().cloned().collect::<Vec<_>>()
+                    }
+                    crate::plan::Step::Resize { resizes } => {
+                        resizes.iter().map(|r| r.instance.clone()).collect()
+                    }
+                    _ => Vec::new(),
+                })
+                .collect();
+            (w.name.clone(), ids)
+        })
+        .collect()
+}
 
 /// Observes, plans (or checks the saved plan) and executes, under the locks.
 async fn execute_stage<H: RunHooks>(
@@ -213,6 +312,7 @@ async fn execute_stage<H: RunHooks>(
     runnable: &[&Workload],
     intent: &Intent,
     hooks: &Arc<H>,
+    leases: Option<&Leases>,
     cancel: watch::Receiver<bool>,
 ) -> Result<Executed, PipelineError> {
     // The SSM output bucket check runs beside the observation: it only warns.
@@ -243,17 +343,46 @@ async fn execute_stage<H: RunHooks>(
             saved.plan.clone()
         }
     };
+    // Another run of another workload may act on the same instances
+    // (overlapping selectors): each lease lists its run's instances, and a
+    // workload whose instances another live run claims is not run.
+    let mut plan = plan;
+    let mut claimed = BTreeMap::new();
+    if let Some(l) = leases {
+        claimed = l.claim_instances(&acted_instances(&plan)).await;
+        if !claimed.is_empty() {
+            if matches!(req.target, Target::Saved(_)) {
+                let changes = claimed
+                    .iter()
+                    .map(|(w, why)| format!("workload {w}: {why}"))
+                    .collect();
+                return Err(PipelineError::Stale(saved::Stale {
+                    what: "the locks".into(),
+                    changes,
+                }));
+            }
+            for (w, why) in &claimed {
+                hooks.refused(w, &why.to_string());
+            }
+            plan.workloads.retain(|w| !claimed.contains_key(&w.name));
+        }
+    }
     hooks.planned(&plan, runnable);
     let effects = session.effects().await;
+    let fence: Arc<dyn Fence> = match leases {
+        Some(l) => l.fence(),
+        None => Arc::new(NoFence),
+    };
     let report = execute::execute(
         &plan,
         effects,
         Arc::clone(hooks),
         req.options.clone(),
+        fence,
         cancel,
     )
     .await;
-    Ok((plan, report, observed, bucket_events))
+    Ok((plan, report, observed, bucket_events, claimed))
 }
 
 /// A saved plan read from DynamoDB must run against the same tables.
@@ -407,4 +536,71 @@ async fn notify<H: RunHooks>(
             )),
         }
     }
+}
+
+/// What `tierctl unlock` did for one workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlocked {
+    /// Nobody held it.
+    NotLocked,
+    /// The lease of this holder was removed.
+    Removed {
+        /// Who held it.
+        holder: String,
+        /// Whether it was still live (only with `force`).
+        live: bool,
+    },
+    /// A live lease, left alone without `force`.
+    Live {
+        /// Who holds it.
+        holder: String,
+        /// Seconds until it expires unless renewed.
+        left_seconds: i64,
+    },
+    /// Someone else took or released it meanwhile.
+    Changed,
+}
+
+/// Removes stale leases. A live one (not expired by the skew margin) is
+/// removed only with `force`; the removal is conditional on the holder
+/// read, so a lease taken meanwhile by another run is never removed.
+pub async fn unlock(
+    session: &Session,
+    table: &str,
+    workloads: &[String],
+    force: bool,
+) -> Result<Vec<(String, Unlocked)>, PipelineError> {
+    let (db, _) = session.config_tables().await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let margin = i64::try_from(lock::SKEW_MARGIN.as_secs()).unwrap_or(0);
+    let mut out = Vec::new();
+    for w in workloads {
+        let Some(h) = db.get_lock(table, w).await? else {
+            out.push((w.clone(), Unlocked::NotLocked));
+            continue;
+        };
+        let live = h.expires_at.saturating_add(margin) >= now;
+        if live && !force {
+            out.push((
+                w.clone(),
+                Unlocked::Live {
+                    holder: h.holder,
+                    left_seconds: h.expires_at.saturating_sub(now).max(0),
+                },
+            ));
+            continue;
+        }
+        let outcome = match db.release_lock(table, w, Some(&h.holder)).await? {
+            Some(removed) => Unlocked::Removed {
+                holder: removed.holder,
+                live,
+            },
+            None => Unlocked::Changed,
+        };
+        out.push((w.clone(), outcome));
+    }
+    Ok(out)
 }

@@ -54,6 +54,14 @@ impl Action {
         }
     }
 
+    /// `stopped` / `started`.
+    pub fn past(self) -> &'static str {
+        match self {
+            Action::Stop => "stopped",
+            Action::Start => "started",
+        }
+    }
+
     /// The state this action aims for.
     pub fn target(self) -> InstanceState {
         match self {

@@ -3,6 +3,7 @@
 //! is linked once.
 
 mod cli;
+mod concurrency;
 mod elb;
 mod emulator;
 mod iam;
