@@ -150,6 +150,16 @@ pub enum StoreError {
         /// The items whose condition failed.
         items: Vec<String>,
     },
+    /// The workload's items are marked by another repository.
+    #[error(
+        "workload {workload} belongs to another repository ({marker}): not written; remove it from one of the repositories"
+    )]
+    Foreign {
+        /// The workload.
+        workload: String,
+        /// The marker found.
+        marker: String,
+    },
     /// More changes than one transaction holds.
     #[error(
         "workload {workload} needs {actions} item writes, more than one DynamoDB transaction holds (100)"

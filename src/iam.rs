@@ -15,7 +15,7 @@
 //! |---|---|---|
 //! | `sync`, `plan`, `import`, `run --from dynamodb` | DescribeTable, Scan (config tables) | same |
 //! | `sync` | CreateTable, TransactWriteItems with Put and Delete | CreateTable, PutItem, DeleteItem (`dynamodb:TransactWriteItems` is not an IAM action) |
-//! | `run`, `unlock` | DescribeTable, CreateTable, PutItem, UpdateItem, DeleteItem (lock table) | same |
+//! | `run`, `unlock` | DescribeTable, CreateTable, GetItem, PutItem, UpdateItem, DeleteItem, Scan (lock table) | same |
 //! | `plan`, `run` | ec2:DescribeInstances; DescribeInstanceTypes (start with a profile) | same, `Resource: "*"` |
 //! | `run` | ec2:StopInstances, StartInstances, ModifyInstanceAttribute (also with DryRun) | same, on tagged instances |
 //! | `plan`, `run` (start) | elasticloadbalancing:DescribeLoadBalancers; DescribeTargetGroups, DescribeTargetHealth (waitHealthy) | same, `Resource: "*"` |
@@ -220,7 +220,9 @@ pub fn statements(
             "dynamodb:CreateTable",
             "dynamodb:DeleteItem",
             "dynamodb:DescribeTable",
+            "dynamodb:GetItem",
             "dynamodb:PutItem",
+            "dynamodb:Scan",
             "dynamodb:UpdateItem",
         ],
         [table_arn(settings.lock_table)],
@@ -916,7 +918,7 @@ mod tests {
                  "Action": ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:PutItem"],
                  "Resource": [table("TierSpecification"), table("WorkloadSpecification")]},
                 {"Sid": "LockTable", "Effect": "Allow",
-                 "Action": ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                 "Action": ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
                  "Resource": [table("TierctlLocks")]},
                 {"Sid": "Ec2Describe", "Effect": "Allow",
                  "Action": ["ec2:DescribeInstanceTypes", "ec2:DescribeInstances"], "Resource": ["*"],

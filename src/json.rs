@@ -41,6 +41,45 @@ pub struct RunOutput<'a> {
     pub exit_code: u8,
 }
 
+/// `tierctl sync -o json` (and `sync --check -o json`, which has only the diff).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncOutput {
+    /// The difference found before writing.
+    #[serde(flatten)]
+    pub diff: crate::store::show::DiffJson,
+    /// Set when sync wrote (absent with `--check`).
+    #[serde(flatten)]
+    pub applied: Option<SyncApplied>,
+}
+
+/// What `sync` wrote.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncApplied {
+    /// The `ManagedBy` marker written.
+    pub managed_by: String,
+    /// Tables created.
+    pub created_tables: Vec<String>,
+    /// Workloads written completely.
+    pub applied: Vec<String>,
+    /// Items written or deleted.
+    pub applied_item_writes: usize,
+    /// The first workload that was not written (null when none); see `failures` for all.
+    pub failed: Option<SyncFailure>,
+    /// Every workload that was not written, by name; each wrote nothing.
+    pub failures: Vec<SyncFailure>,
+}
+
+/// A workload `sync` could not write.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SyncFailure {
+    /// SpecName.
+    pub workload: String,
+    /// Why.
+    pub error: String,
+}
+
 /// A generated schema: its file name under `schema/` and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaFile {
@@ -80,6 +119,11 @@ pub fn schemas() -> Vec<SchemaFile> {
             name: "run-output.schema.json",
             about: "`run -o json`",
             text: text_of(schemars::schema_for!(RunOutput<'static>)),
+        },
+        SchemaFile {
+            name: "sync-output.schema.json",
+            about: "`sync -o json` and `sync --check -o json`",
+            text: text_of(schemars::schema_for!(SyncOutput)),
         },
     ]
 }

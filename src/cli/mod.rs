@@ -69,6 +69,10 @@ struct GlobalArgs {
         value_name = "TABLE"
     )]
     tier_table: String,
+    /// Repository id in the `ManagedBy` marker of synced items (`tierctl:<ID>`)
+    /// [default: the specs folder's git remote `origin` as host/owner/name]
+    #[arg(long, global = true, env = "TIERCTL_REPO_ID", value_name = "ID")]
+    repo_id: Option<String>,
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     verbose: u8,
@@ -148,7 +152,8 @@ pub fn run() -> anyhow::Result<Exit> {
         specs: g.specs.clone(),
         output: g.output,
         color: crate::output::use_color(g.color),
-        session: crate::pipeline::Session::new(tables.clone(), g.specs.clone()),
+        session: crate::pipeline::Session::new(tables.clone(), g.specs.clone())
+            .with_repository(g.repo_id.clone()),
         tables,
     };
     match cli.command {

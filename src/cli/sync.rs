@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::bail;
 
 use crate::exit::Exit;
+use crate::json::{SyncApplied, SyncFailure, SyncOutput};
 use crate::output::Format;
-use crate::store::diff::{self, Desired, Scope};
+use crate::pipeline::sync as pipeline_sync;
 use crate::store::{show, sync};
 
 use super::Global;
@@ -17,8 +18,11 @@ use super::Global;
 #[command(
     after_help = "Validates every file first (nothing is written when one is invalid), creates missing tables, \
 prints the difference as a unified diff of the items, then writes each changed workload in one transaction, \
-conditional on its items being unchanged since they were read.\n\n\
-Exit codes: 0 in sync (or applied), 1 error, 2 drift found (with --check)."
+conditional on its items being exactly what was read (a concurrent hand edit fails that workload's write; \
+the others are still written).\n\n\
+Items are marked ManagedBy = tierctl:<repository> (--repo-id, TIERCTL_REPO_ID, or the git remote origin); \
+sync never writes or prunes another repository's workloads.\n\n\
+Exit codes: 0 in sync (or applied), 1 error (some workloads not written), 2 drift found (with --check)."
 )]
 pub struct Args {
     /// Workload files or folders to sync [default: the --specs folder]. With explicit paths,
@@ -28,7 +32,7 @@ pub struct Args {
     /// Show the difference and write nothing; exit 2 when there is drift, 0 when none.
     #[arg(long)]
     check: bool,
-    /// Delete workloads that are in DynamoDB but not in the YAML, only items tierctl wrote.
+    /// Delete workloads that are in DynamoDB but not in the YAML, only items this repository wrote.
     #[arg(long)]
     prune: bool,
     /// Create missing tables with provisioned capacity instead of on-demand.
@@ -39,7 +43,8 @@ pub struct Args {
         long,
         default_value_t = 1,
         requires = "provisioned",
-        value_name = "RCU"
+        value_name = "RCU",
+        value_parser = clap::value_parser!(i64).range(1..=40_000)
     )]
     read_capacity: i64,
     /// Write capacity units of created tables (with --provisioned).
@@ -47,7 +52,8 @@ pub struct Args {
         long,
         default_value_t = 1,
         requires = "provisioned",
-        value_name = "WCU"
+        value_name = "WCU",
+        value_parser = clap::value_parser!(i64).range(1..=40_000)
     )]
     write_capacity: i64,
 }
@@ -58,115 +64,108 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         bail!("sync prints text, json or markdown");
     }
     let complete = args.paths.is_empty();
-    if args.prune && !complete {
-        bail!("--prune needs the whole specs folder: run `tierctl sync --prune` without paths");
-    }
     let Some(workloads) = super::load_valid(global, &args.paths)? else {
         return Ok(Exit::Error);
     };
     super::block_on(async {
-        let (db, ctx) = super::config_tables(global).await?;
-        let state = sync::inspect(&db, &ctx.names).await?;
-        let current = sync::read_current(&db, &ctx.names, &state).await?;
-        let desired: Vec<Desired<'_>> = workloads
-            .iter()
-            .map(|(file, w)| Desired {
-                workload: w,
-                file: Some(file.clone()),
-            })
-            .collect();
-        let changes = diff::diff(
-            &desired,
-            &current,
-            Scope {
-                complete,
-                prune: args.prune,
-            },
-        );
-        let ctx = show::Context {
-            missing_tables: state.missing.clone(),
-            ..ctx
-        };
-        let drift = changes.has_changes() || !state.missing.is_empty();
-        let mut stdout = std::io::stdout();
-        if args.check {
-            let text = match format {
-                Format::Json => pretty(&show::json(&changes, &ctx)),
-                Format::Markdown => show::markdown(&changes, &ctx),
-                _ => show::text(&changes, &ctx, global.color),
+        let prepared =
+            match pipeline_sync::prepare(&global.session, &workloads, complete, args.prune).await {
+                Ok(p) => p,
+                Err(e) => return super::pipeline_error(e),
             };
-            stdout.write_all(text.as_bytes())?;
-            return Ok(if drift { Exit::Changes } else { Exit::Success });
+        let (changes, ctx) = (&prepared.changes, &prepared.ctx);
+        let mut stdout = std::io::stdout();
+        let human = |format: Format| match format {
+            Format::Markdown => show::markdown(changes, ctx),
+            _ => show::text(changes, ctx, global.color),
+        };
+        if args.check {
+            if format == Format::Json {
+                let doc = SyncOutput {
+                    diff: show::diff_json(changes, ctx),
+                    applied: None,
+                };
+                stdout.write_all(pretty(&doc).as_bytes())?;
+            } else {
+                stdout.write_all(human(format).as_bytes())?;
+            }
+            return Ok(if prepared.drift() {
+                Exit::Changes
+            } else {
+                Exit::Success
+            });
         }
         if format != Format::Json {
-            let text = if format == Format::Markdown {
-                show::markdown(&changes, &ctx)
-            } else {
-                show::text(&changes, &ctx, global.color)
-            };
-            stdout.write_all(text.as_bytes())?;
+            stdout.write_all(human(format).as_bytes())?;
             stdout.flush()?;
         }
         let billing = sync::billing(
             args.provisioned
                 .then_some((args.read_capacity, args.write_capacity)),
         );
-        let created = sync::create_missing(&db, &ctx.names, &state, billing).await?;
-        for t in &created {
-            tracing::info!(table = %t, "created table");
-        }
-        let applied = sync::apply(&db, &ctx.names, &changes).await;
+        let synced = match pipeline_sync::apply(&prepared, billing).await {
+            Ok(s) => s,
+            Err(e) => return super::pipeline_error(e),
+        };
+        let applied = &synced.applied;
+        let failures: Vec<SyncFailure> = applied
+            .failed
+            .iter()
+            .map(|(w, e)| SyncFailure {
+                workload: w.clone(),
+                error: e.to_string(),
+            })
+            .collect();
         if format == Format::Json {
-            let mut doc = show::json(&changes, &ctx);
-            doc["createdTables"] = serde_json::json!(created);
-            doc["applied"] = serde_json::json!(applied.workloads);
-            doc["appliedItemWrites"] = serde_json::json!(applied.items);
-            doc["failed"] = serde_json::json!(
-                applied
-                    .failed
-                    .as_ref()
-                    .map(|(w, e)| { serde_json::json!({"workload": w, "error": e.to_string()}) })
-            );
+            let doc = SyncOutput {
+                diff: show::diff_json(changes, ctx),
+                applied: Some(SyncApplied {
+                    managed_by: prepared.owner.marker().to_string(),
+                    created_tables: synced.created.clone(),
+                    applied: applied.workloads.clone(),
+                    applied_item_writes: applied.items,
+                    failed: failures.first().cloned(),
+                    failures: failures.clone(),
+                }),
+            };
             stdout.write_all(pretty(&doc).as_bytes())?;
-        } else if !changes.has_changes() && created.is_empty() {
+        } else if !changes.has_changes() && synced.created.is_empty() && failures.is_empty() {
             writeln!(stdout, "No changes: DynamoDB matches the YAML.")?;
         } else {
             writeln!(
                 stdout,
                 "Applied: {} workload{} ({} item write{}){}.",
                 applied.workloads.len(),
-                if applied.workloads.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                },
+                plural(applied.workloads.len()),
                 applied.items,
-                if applied.items == 1 { "" } else { "s" },
-                if created.is_empty() {
+                plural(applied.items),
+                if synced.created.is_empty() {
                     String::new()
                 } else {
-                    format!("; created {}", created.join(", "))
+                    format!("; created {}", synced.created.join(", "))
                 }
             )?;
         }
-        if let Some((workload, e)) = applied.failed {
-            let not_tried: Vec<&str> = changes
-                .workloads
-                .iter()
-                .filter(|w| w.writes().next().is_some())
-                .map(|w| w.name.as_str())
-                .filter(|n| *n != workload && !applied.workloads.iter().any(|a| a == n))
-                .collect();
-            if !not_tried.is_empty() {
-                eprintln!("not applied (sync stopped): {}", not_tried.join(", "));
-            }
-            return Err(anyhow::Error::new(e).context(format!("syncing workload {workload}")));
+        if failures.is_empty() {
+            return Ok(Exit::Success);
         }
-        Ok(Exit::Success)
+        for f in &failures {
+            eprintln!("error: not written: {}: {}", f.workload, f.error);
+        }
+        eprintln!(
+            "error: {} workload{} not written (each wrote nothing); the others were applied",
+            failures.len(),
+            plural(failures.len())
+        );
+        Ok(Exit::Error)
     })
 }
 
-fn pretty(v: &serde_json::Value) -> String {
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn pretty<T: serde::Serialize>(v: &T) -> String {
     let mut s = serde_json::to_string_pretty(v).expect("serialisable");
     s.push('\n');
     s

@@ -23,6 +23,8 @@ struct Fleet {
     stuck: BTreeSet<String>,
     /// Override answers.
     answers: BTreeMap<String, CheckOutcome>,
+    /// Stopping a batch with one of these panics (a bug in an effect).
+    panic_on: BTreeSet<String>,
 }
 
 impl Fleet {
@@ -65,6 +67,9 @@ fn err(code: &str, message: String, kind: AwsErrorKind) -> AwsError {
 impl Effects for Fleet {
     async fn stop(&self, _: &str, ids: &[String], _: bool) -> Result<(), AwsError> {
         self.calls.lock().unwrap().push(("stop", ids.to_vec()));
+        if ids.iter().any(|i| self.panic_on.contains(i)) {
+            panic!("injected panic stopping {ids:?}");
+        }
         if self.deny_all {
             return Err(err(
                 "UnauthorizedOperation",
@@ -523,4 +528,60 @@ async fn cancellation_stops_new_steps() {
     assert_eq!(status_of(&r, "i-1"), Status::Stopped);
     assert_eq!(status_of(&r, "i-2"), Status::NotAttempted);
     assert_eq!(fleet.calls("stop").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_tier_task_fails_all_its_instances_and_the_others_finish() {
+    use InstanceState::Running;
+    let mut fleet = Fleet::with(&[
+        ("i-web1", Running),
+        ("i-web2", Running),
+        ("i-api", Running),
+        ("i-db", Running),
+    ]);
+    fleet.panic_on = ["i-web2".to_string()].into();
+    let fleet = Arc::new(fleet);
+    // web and api stop in the same wave; db after them.
+    let w = workload(vec![
+        tier("web", 0, false),
+        tier("api", 0, false),
+        tier("db", 1, true),
+    ]);
+    let o = observed(
+        &fleet,
+        &[
+            ("web", &["i-web1", "i-web2"]),
+            ("api", &["i-api"]),
+            ("db", &["i-db"]),
+        ],
+    );
+    let r = run(
+        fleet.clone(),
+        &w,
+        &o,
+        &Intent::new(Action::Stop),
+        Options::default(),
+    )
+    .await;
+    // Every instance of the panicked task has an outcome, and says why.
+    for id in ["i-web1", "i-web2"] {
+        let o = r.outcomes().find(|o| o.instance == id).unwrap();
+        assert_eq!(o.status, Status::Failed, "{id}");
+        let why = format!("{o:?}");
+        assert!(why.contains("panicked"), "{why}");
+    }
+    // The other task of the wave finished; the next wave is halted.
+    assert_eq!(status_of(&r, "i-api"), Status::Stopped);
+    assert_eq!(status_of(&r, "i-db"), Status::NotAttempted);
+    assert!(
+        fleet
+            .calls("stop")
+            .iter()
+            .all(|b| !b.contains(&"i-db".to_string()))
+    );
+    assert_eq!(r.outcomes().count(), 4, "one outcome per instance");
+    assert_eq!(
+        crate::pipeline::run::exit_for(&r, false),
+        crate::exit::Exit::Error
+    );
 }

@@ -8,6 +8,7 @@
 //! - [`saved`]: the saved plan file (`plan --out`, `run --plan`) and the
 //!   staleness check that refuses a plan the fleet or the specs outgrew.
 //! - [`run`]: locks, execution, the SSM output bucket check, notifications.
+//! - [`sync`](mod@sync): the YAML -> the configuration tables (diff, then conditional writes).
 //!
 //! One [`Session`] per process holds the settings and the one SDK
 //! configuration every client is built from.
@@ -16,6 +17,7 @@ pub mod config;
 pub mod plan;
 pub mod run;
 pub mod saved;
+pub mod sync;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use crate::Tables;
 use crate::aws::AwsError;
 use crate::aws::dynamodb::Dynamo;
 use crate::aws::effects::AwsEffects;
+use crate::store::owner::{self, Owner};
 use crate::store::show;
 
 /// Settings and the shared SDK configuration of one process.
@@ -36,6 +39,8 @@ pub struct Session {
     pub tables: Tables,
     /// The workload files' folder.
     pub specs: PathBuf,
+    /// The repository the specs belong to (`--repo-id`), when given.
+    pub repository: Option<String>,
     sdk: OnceCell<SdkConfig>,
     effects: OnceCell<Arc<AwsEffects>>,
 }
@@ -46,9 +51,15 @@ impl Session {
         Session {
             tables,
             specs,
+            repository: None,
             sdk: OnceCell::new(),
             effects: OnceCell::new(),
         }
+    }
+
+    /// The same session with a repository id for the `ManagedBy` marker.
+    pub fn with_repository(self, repository: Option<String>) -> Self {
+        Session { repository, ..self }
     }
 
     /// The AWS clients observation and execution share (one per service and region).
@@ -59,6 +70,44 @@ impl Session {
                 .get_or_init(|| async move { Arc::new(AwsEffects::new(sdk)) })
                 .await,
         )
+    }
+
+    /// The `ManagedBy` marker sync writes: `tierctl:<repository>`, the
+    /// repository from `--repo-id` / `TIERCTL_REPO_ID`, else the specs
+    /// folder's git remote `origin` as `host/owner/name`, else the plain
+    /// `tierctl` (with a warning: any repository may adopt such items).
+    pub fn owner(&self) -> Result<Owner, PipelineError> {
+        if let Some(id) = &self.repository {
+            return Owner::repository(id).map_err(|e| PipelineError::Usage(e.to_string()));
+        }
+        let dir = if self.specs.is_dir() {
+            self.specs.as_path()
+        } else {
+            std::path::Path::new(".")
+        };
+        let remote = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["remote", "get-url", "origin"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok());
+        match remote.as_deref().and_then(owner::repository_id_from_remote) {
+            Some(id) => {
+                tracing::debug!(repository = %id, "repository id from git remote origin");
+                Owner::repository(&id).map_err(|e| PipelineError::Usage(e.to_string()))
+            }
+            None => {
+                tracing::warn!(
+                    "no repository id (--repo-id, TIERCTL_REPO_ID or a git remote `origin`): \
+items are marked ManagedBy=tierctl, which any repository may adopt"
+                );
+                Ok(Owner::unscoped())
+            }
+        }
     }
 
     /// The process's one SDK configuration.

@@ -119,6 +119,7 @@ async fn config_diff(
     selected: &[Workload],
     complete: bool,
 ) -> Result<(ChangeSet, show::Context), PipelineError> {
+    let owner = session.owner()?;
     let (db, ctx) = session.config_tables().await?;
     let state = sync::inspect(&db, &ctx.names).await?;
     let current = sync::read_current(&db, &ctx.names, &state).await?;
@@ -138,6 +139,7 @@ async fn config_diff(
             complete,
             prune: false,
         },
+        &owner,
     );
     Ok((
         changes,

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use super::item::{self, Item, OWNER_ATTR, OWNER_VALUE};
+use super::item::{self, Item, OWNER_ATTR};
+use super::owner::{Owner, Ownership};
 use crate::spec::Workload;
 
 /// Which configuration table.
@@ -26,7 +27,7 @@ pub enum Table {
 }
 
 /// What happens to one item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     /// Written new.
@@ -40,7 +41,7 @@ pub enum Action {
 }
 
 /// What happens to one workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WorkloadAction {
     /// Not in DynamoDB yet.
@@ -53,6 +54,8 @@ pub enum WorkloadAction {
     Orphan,
     /// In DynamoDB but not in the YAML; its tierctl-owned items are removed (`--prune`).
     Prune,
+    /// In the YAML, but its items are marked by another repository: not written.
+    Foreign,
 }
 
 /// One item's change.
@@ -180,14 +183,6 @@ fn string_attr(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
-/// Whether tierctl wrote this item.
-pub fn is_owned(item: &Item) -> bool {
-    item.get(OWNER_ATTR)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-        == Some(OWNER_VALUE)
-}
-
 /// What `diff` compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scope {
@@ -208,29 +203,82 @@ pub struct Desired<'a> {
 }
 
 /// Computes the changes that make the tables say what the YAML says.
-pub fn diff(desired: &[Desired<'_>], current: &Current, scope: Scope) -> ChangeSet {
+///
+/// Items are written with `owner`'s marker. A declared workload whose items
+/// another repository marked is [`WorkloadAction::Foreign`] and not written;
+/// unmarked and plain-`tierctl` items are adopted. Only items with `owner`'s
+/// marker are ever deleted (tiers dropped from the YAML, `--prune`).
+pub fn diff(desired: &[Desired<'_>], current: &Current, scope: Scope, owner: &Owner) -> ChangeSet {
     let mut out = Vec::new();
     let mut declared = BTreeSet::new();
     for d in desired {
         declared.insert(d.workload.name.clone());
-        out.push(diff_workload(d, current));
+        out.push(diff_workload(d, current, owner));
     }
     if scope.complete {
         for name in current.names().difference(&declared) {
-            out.push(orphan(name, current, scope.prune));
+            out.push(orphan(name, current, scope.prune, owner));
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     ChangeSet { workloads: out }
 }
 
-fn diff_workload(d: &Desired<'_>, current: &Current) -> WorkloadChange {
+fn diff_workload(d: &Desired<'_>, current: &Current, owner: &Owner) -> WorkloadChange {
     let w = d.workload;
-    let want = item::to_items(w);
+    let mut want = item::to_items(w);
+    let marker = AttributeValue::S(owner.marker().to_string());
+    want.workload.insert(OWNER_ATTR.into(), marker.clone());
+    for t in want.tiers.values_mut() {
+        t.insert(OWNER_ATTR.into(), marker.clone());
+    }
     let cur_w = current.workloads.get(&w.name);
     let no_tiers = BTreeMap::new();
     let cur_t = current.tiers.get(&w.name).unwrap_or(&no_tiers);
     let mut notes = Vec::new();
+
+    // Another repository's workload is never written from here.
+    let foreign: BTreeSet<String> = cur_w
+        .into_iter()
+        .chain(cur_t.values())
+        .filter_map(|i| match owner.judge(i) {
+            Ownership::Other(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    if !foreign.is_empty() {
+        let markers: Vec<String> = foreign.into_iter().collect();
+        notes.push(format!(
+            "not written: its items are marked {OWNER_ATTR} = {} (another repository); \
+this repository is {}. Remove the workload from one of them",
+            markers.join(", "),
+            owner.marker()
+        ));
+        let items = cur_w
+            .map(|i| (None, i))
+            .into_iter()
+            .chain(cur_t.iter().map(|(t, i)| (Some(t), i)))
+            .map(|(t, i)| ItemChange {
+                table: if t.is_some() {
+                    Table::Tier
+                } else {
+                    Table::Workload
+                },
+                spec: w.name.clone(),
+                tier: t.cloned(),
+                action: Action::Unchanged,
+                before: Some(i.clone()),
+                after: None,
+            })
+            .collect();
+        return WorkloadChange {
+            name: w.name.clone(),
+            file: d.file.clone(),
+            action: WorkloadAction::Foreign,
+            items,
+            notes,
+        };
+    }
 
     // The current config as a spec, when it parses: the basis of the semantic comparison.
     let parsed = cur_w.and_then(|cw| {
@@ -256,7 +304,7 @@ fn diff_workload(d: &Desired<'_>, current: &Current) -> WorkloadChange {
         None,
         cur_w,
         &want.workload,
-        same_workload,
+        same_workload && cur_w.is_none_or(|i| owner.judge(i) != Ownership::Unscoped),
         &mut notes,
     ));
     for tier in &w.tiers {
@@ -271,17 +319,44 @@ fn diff_workload(d: &Desired<'_>, current: &Current) -> WorkloadChange {
             Some(&tier.name),
             cur_t.get(&tier.name),
             after,
-            same,
+            same && cur_t
+                .get(&tier.name)
+                .is_none_or(|i| owner.judge(i) != Ownership::Unscoped),
             &mut notes,
+        ));
+    }
+    // Plain-`tierctl` items are rewritten with this repository's marker;
+    // unmarked ones (the original's) get it with their next real change.
+    if cur_w
+        .into_iter()
+        .chain(cur_t.values())
+        .any(|i| owner.judge(i) == Ownership::Unscoped)
+    {
+        notes.push(format!(
+            "adopted by this repository: items marked {OWNER_ATTR} = tierctl are marked {} from now on",
+            owner.marker()
         ));
     }
     for (name, before) in cur_t {
         if !want.tiers.contains_key(name) {
+            // The workload is this repository's (a foreign one returned
+            // above), so its YAML decides; a tier marked by another
+            // repository is still never deleted from here.
+            let action = match owner.judge(before) {
+                Ownership::Other(m) => {
+                    notes.push(format!(
+                        "tier {name} is not in the YAML but belongs to another repository \
+({OWNER_ATTR} = {m}): left alone"
+                    ));
+                    Action::Unchanged
+                }
+                _ => Action::Delete,
+            };
             items.push(ItemChange {
                 table: Table::Tier,
                 spec: w.name.clone(),
                 tier: Some(name.clone()),
-                action: Action::Delete,
+                action,
                 before: Some(before.clone()),
                 after: None,
             });
@@ -369,18 +444,31 @@ fn known_attribute(table: Table, name: &str) -> bool {
     }
 }
 
-fn orphan(name: &str, current: &Current, prune: bool) -> WorkloadChange {
+fn orphan(name: &str, current: &Current, prune: bool, owner: &Owner) -> WorkloadChange {
     let mut items = Vec::new();
     let mut notes = Vec::new();
     let mut consider = |table: Table, tier: Option<&String>, it: &Item| {
-        let action = if prune && is_owned(it) {
+        let ownership = owner.judge(it);
+        let action = if prune && ownership == Ownership::Ours {
             Action::Delete
         } else {
             if prune {
-                notes.push(format!(
-                    "{} not pruned: it was not written by tierctl (no {OWNER_ATTR} marker)",
-                    tier.map_or_else(|| "workload item".to_string(), |t| format!("tier {t}"))
-                ));
+                let what =
+                    tier.map_or_else(|| "workload item".to_string(), |t| format!("tier {t}"));
+                let why = match ownership {
+                    Ownership::Ours => unreachable!("pruned above"),
+                    Ownership::Unmarked => {
+                        format!("it was not written by tierctl (no {OWNER_ATTR} marker)")
+                    }
+                    Ownership::Unscoped => format!(
+                        "it is marked {OWNER_ATTR} = tierctl, with no repository; \
+declare it to adopt it, or delete it by hand"
+                    ),
+                    Ownership::Other(m) => {
+                        format!("it belongs to another repository ({OWNER_ATTR} = {m})")
+                    }
+                };
+                notes.push(format!("{what} not pruned: {why}"));
             }
             Action::Unchanged
         };

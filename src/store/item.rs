@@ -109,6 +109,24 @@ const TIER_KNOWN: &[&str] = &[
     TIER_SCALING,
     OWNER_ATTR,
 ];
+/// Which table an item belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A workload item.
+    Workload,
+    /// A tier item.
+    Tier,
+}
+
+/// The top-level attributes of the item format (the original's and
+/// tierctl's marker), for conditions that require an attribute to be absent.
+pub fn format_attributes(kind: ItemKind) -> &'static [&'static str] {
+    match kind {
+        ItemKind::Workload => WORKLOAD_KNOWN,
+        ItemKind::Tier => TIER_KNOWN,
+    }
+}
+
 /// Attributes inside `TierStart`.
 const START_KNOWN: &[&str] = &[
     TIER_SEQUENCE,

@@ -2,5 +2,6 @@
 
 pub mod diff;
 pub mod item;
+pub mod owner;
 pub mod show;
 pub mod sync;

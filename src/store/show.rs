@@ -106,6 +106,10 @@ pub fn text(changes: &ChangeSet, ctx: &Context, color: bool) -> String {
                 "only in DynamoDB, not in the YAML: left alone (--prune removes what tierctl wrote)".to_string(),
             ),
             WorkloadAction::Prune => ("-", format!("prune ({})", summary(w))),
+            WorkloadAction::Foreign => (
+                "!",
+                "owned by another repository: not written".to_string(),
+            ),
         };
         let line = format!("{sign} {} {what}", w.name);
         let line = match (color, w.action) {
@@ -113,7 +117,7 @@ pub fn text(changes: &ChangeSet, ctx: &Context, color: bool) -> String {
             (true, WorkloadAction::Create) => line.green().to_string(),
             (true, WorkloadAction::Update) => line.yellow().to_string(),
             (true, WorkloadAction::Prune) => line.red().to_string(),
-            (true, WorkloadAction::Orphan) => line.magenta().to_string(),
+            (true, WorkloadAction::Orphan | WorkloadAction::Foreign) => line.magenta().to_string(),
             (true, WorkloadAction::Unchanged) => line.dimmed().to_string(),
         };
         out.push_str(&line);
@@ -157,27 +161,73 @@ pub fn text(changes: &ChangeSet, ctx: &Context, color: bool) -> String {
     out
 }
 
-#[derive(Serialize)]
+/// One item of [`DiffJson`].
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct ItemJson {
-    table: String,
-    key: Value,
-    action: Action,
+pub struct ItemJson {
+    /// Table name.
+    pub table: String,
+    /// The item's key (`SpecName`, and `TierTagValue` for tiers).
+    pub key: Value,
+    /// What happens to it.
+    pub action: Action,
 }
 
-#[derive(Serialize)]
+/// One workload of [`DiffJson`].
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct WorkloadJson {
-    name: String,
-    file: Option<String>,
-    action: WorkloadAction,
-    items: Vec<ItemJson>,
-    notes: Vec<String>,
-    diff: String,
+pub struct WorkloadJson {
+    /// SpecName.
+    pub name: String,
+    /// Its YAML file, for declared workloads.
+    pub file: Option<String>,
+    /// What happens overall.
+    pub action: WorkloadAction,
+    /// Every item, changed or not.
+    pub items: Vec<ItemJson>,
+    /// Things a person should know.
+    pub notes: Vec<String>,
+    /// Unified diff of the items (empty when unchanged).
+    pub diff: String,
+}
+
+/// Table names of [`DiffJson`].
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct TablesJson {
+    /// Workload table.
+    pub workload: String,
+    /// Tier table.
+    pub tier: String,
+}
+
+/// The difference between the YAML and the tables (`sync --check -o json`,
+/// and the `config` of `plan -o json`).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffJson {
+    /// [`crate::json::VERSION`].
+    pub version: u32,
+    /// Region of the tables.
+    pub region: String,
+    /// Table names.
+    pub tables: TablesJson,
+    /// Tables that do not exist yet.
+    pub missing_tables: Vec<String>,
+    /// Whether anything differs (changes, missing tables, workloads owned by another repository).
+    pub drift: bool,
+    /// Items written or deleted.
+    pub item_writes: usize,
+    /// Per workload, by name.
+    pub workloads: Vec<WorkloadJson>,
 }
 
 /// The change set as JSON data (`version`ed).
 pub fn json(changes: &ChangeSet, ctx: &Context) -> Value {
+    serde_json::to_value(diff_json(changes, ctx)).expect("serialisable")
+}
+
+/// The change set as a typed document.
+pub fn diff_json(changes: &ChangeSet, ctx: &Context) -> DiffJson {
     let workloads: Vec<WorkloadJson> = changes
         .workloads
         .iter()
@@ -201,15 +251,20 @@ pub fn json(changes: &ChangeSet, ctx: &Context) -> Value {
             diff: item_diff(w, &ctx.names),
         })
         .collect();
-    serde_json::json!({
-        "version": JSON_VERSION,
-        "region": ctx.region,
-        "tables": { "workload": ctx.names.workload, "tier": ctx.names.tier },
-        "missingTables": ctx.missing_tables,
-        "drift": changes.has_changes() || !ctx.missing_tables.is_empty(),
-        "itemWrites": changes.item_writes(),
-        "workloads": workloads,
-    })
+    DiffJson {
+        version: JSON_VERSION,
+        region: ctx.region.clone(),
+        tables: TablesJson {
+            workload: ctx.names.workload.clone(),
+            tier: ctx.names.tier.clone(),
+        },
+        missing_tables: ctx.missing_tables.clone(),
+        drift: changes.has_changes()
+            || !ctx.missing_tables.is_empty()
+            || changes.count(WorkloadAction::Foreign) > 0,
+        item_writes: changes.item_writes(),
+        workloads,
+    }
 }
 
 /// Markdown for a pull request comment: counts first, a collapsible diff per workload.
@@ -227,6 +282,12 @@ pub fn markdown(changes: &ChangeSet, ctx: &Context) -> String {
         out.push_str(&format!("- table `{t}` will be created\n"));
     }
     for w in &changes.workloads {
+        if w.action == WorkloadAction::Foreign {
+            out.push_str(&format!(
+                "- `{}` is owned by another repository: not written\n",
+                w.name
+            ));
+        }
         let diff = item_diff(w, &ctx.names);
         if diff.is_empty() {
             continue;

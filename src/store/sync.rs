@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
-use super::diff::{Action, ChangeSet, Current, ItemChange, Table, TableNames, key_of};
-use super::item::Item;
+use super::diff::{
+    Action, ChangeSet, Current, ItemChange, Table, TableNames, WorkloadAction, key_of,
+};
+use super::item::{self, Item, OWNER_ATTR};
 use crate::aws::dynamodb::{Billing, Dynamo, KeyShape, TableInfo};
 use crate::error::StoreError;
 
@@ -110,60 +112,99 @@ async fn scan_unless_missing(
 /// What `apply` did.
 #[derive(Debug, Default)]
 pub struct Applied {
-    /// Workloads written completely, in order.
+    /// Workloads written completely, in name order.
     pub workloads: Vec<String>,
     /// Items written or deleted.
     pub items: usize,
-    /// The workload whose write failed, and why; later workloads were not tried.
-    pub failed: Option<(String, StoreError)>,
+    /// Workloads that were not written, and why, in name order. Each
+    /// workload is one transaction: a failed one wrote nothing.
+    pub failed: Vec<(String, StoreError)>,
 }
 
-/// Writes the changes, one transaction per workload, in name order; stops at the first failure.
+/// How many workload transactions are in flight at once.
+pub const CONCURRENCY: usize = 8;
+
+/// Writes the changes, one transaction per workload, up to [`CONCURRENCY`]
+/// at a time. A workload that fails (a concurrent edit, another
+/// repository's items, an AWS error) does not stop the others: it is listed
+/// in [`Applied::failed`].
 pub async fn apply(db: &Dynamo, names: &TableNames, changes: &ChangeSet) -> Applied {
-    let mut applied = Applied::default();
-    for w in &changes.workloads {
-        let writes: Vec<&ItemChange> = w.writes().collect();
-        if writes.is_empty() {
-            continue;
-        }
-        if writes.len() > 100 {
-            applied.failed = Some((
-                w.name.clone(),
-                StoreError::TooLarge {
-                    workload: w.name.clone(),
-                    actions: writes.len(),
-                },
-            ));
-            return applied;
-        }
-        let actions = writes.iter().map(|c| transact_item(c, names)).collect();
-        match db.transact(actions).await {
-            Ok(Ok(())) => {
-                applied.workloads.push(w.name.clone());
-                applied.items += writes.len();
-            }
-            Ok(Err(rejected)) => {
-                let items = rejected
+    use futures_util::stream::{self, StreamExt};
+    let results: Vec<(String, usize, Result<(), StoreError>)> = stream::iter(&changes.workloads)
+        .filter_map(|w| async move {
+            if w.action == WorkloadAction::Foreign {
+                let marker = w
+                    .items
                     .iter()
-                    .filter_map(|r| writes.get(r.index))
-                    .map(|c| c.label(names))
-                    .collect();
-                applied.failed = Some((
+                    .filter_map(|i| i.before.as_ref())
+                    .filter_map(|i| i.get(OWNER_ATTR).and_then(|v| v.as_s().ok()))
+                    .next()
+                    .cloned()
+                    .unwrap_or_default();
+                let e = StoreError::Foreign {
+                    workload: w.name.clone(),
+                    marker,
+                };
+                return Some(futures_util::future::Either::Left(async move {
+                    (w.name.clone(), 0, Err(e))
+                }));
+            }
+            let writes: Vec<&ItemChange> = w.writes().collect();
+            if writes.is_empty() {
+                return None;
+            }
+            Some(futures_util::future::Either::Right(async move {
+                let n = writes.len();
+                (
                     w.name.clone(),
-                    StoreError::Conflict {
-                        workload: w.name.clone(),
-                        items,
-                    },
-                ));
-                return applied;
+                    n,
+                    write_workload(db, names, &w.name, &writes).await,
+                )
+            }))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut results = results;
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut applied = Applied::default();
+    for (name, n, res) in results {
+        match res {
+            Ok(()) => {
+                applied.workloads.push(name);
+                applied.items += n;
             }
-            Err(e) => {
-                applied.failed = Some((w.name.clone(), e.into()));
-                return applied;
-            }
+            Err(e) => applied.failed.push((name, e)),
         }
     }
     applied
+}
+
+/// One workload's writes in one transaction.
+async fn write_workload(
+    db: &Dynamo,
+    names: &TableNames,
+    workload: &str,
+    writes: &[&ItemChange],
+) -> Result<(), StoreError> {
+    if writes.len() > 100 {
+        return Err(StoreError::TooLarge {
+            workload: workload.to_string(),
+            actions: writes.len(),
+        });
+    }
+    let actions = writes.iter().map(|c| transact_item(c, names)).collect();
+    match db.transact(actions).await? {
+        Ok(()) => Ok(()),
+        Err(rejected) => Err(StoreError::Conflict {
+            workload: workload.to_string(),
+            items: rejected
+                .iter()
+                .filter_map(|r| writes.get(r.index))
+                .map(|c| c.label(names))
+                .collect(),
+        }),
+    }
 }
 
 fn table_name<'a>(c: &ItemChange, names: &'a TableNames) -> &'a str {
@@ -177,7 +218,7 @@ fn table_name<'a>(c: &ItemChange, names: &'a TableNames) -> &'a str {
 /// conditional on the item still being what was read.
 fn transact_item(c: &ItemChange, names: &TableNames) -> TransactWriteItem {
     let table = table_name(c, names);
-    let condition = Condition::for_before(c.before.as_ref());
+    let condition = Condition::for_before(c.table, c.before.as_ref());
     match c.action {
         Action::Create | Action::Update => {
             let put = Put::builder()
@@ -206,7 +247,9 @@ fn transact_item(c: &ItemChange, names: &TableNames) -> TransactWriteItem {
     }
 }
 
-/// "The item is still what was read": absent, or every attribute equal.
+/// "The item is still what was read": absent, or every attribute equal and
+/// every attribute of the item format that was absent still absent (so a
+/// kill switch set in the console between read and write fails the write).
 struct Condition {
     expression: String,
     names: BTreeMap<String, String>,
@@ -214,7 +257,7 @@ struct Condition {
 }
 
 impl Condition {
-    fn for_before(before: Option<&Item>) -> Self {
+    fn for_before(table: Table, before: Option<&Item>) -> Self {
         let mut c = Condition {
             expression: String::new(),
             names: BTreeMap::new(),
@@ -227,7 +270,7 @@ impl Condition {
             }
             Some(item) => {
                 let sorted: BTreeMap<_, _> = item.iter().collect();
-                let parts: Vec<String> = sorted
+                let mut parts: Vec<String> = sorted
                     .into_iter()
                     .enumerate()
                     .map(|(i, (name, value))| {
@@ -236,6 +279,16 @@ impl Condition {
                         format!("#a{i} = :v{i}")
                     })
                     .collect();
+                let absent = item::format_attributes(match table {
+                    Table::Workload => item::ItemKind::Workload,
+                    Table::Tier => item::ItemKind::Tier,
+                })
+                .iter()
+                .filter(|a| !item.contains_key(**a));
+                for (i, name) in absent.enumerate() {
+                    c.names.insert(format!("#n{i}"), (*name).to_string());
+                    parts.push(format!("attribute_not_exists(#n{i})"));
+                }
                 c.expression = parts.join(" AND ");
             }
         }

@@ -54,7 +54,8 @@ fn rt() -> tokio::runtime::Runtime {
 #[test]
 fn stop_goes_through_stopping_to_stopped() {
     let emu = Emulator::start();
-    emu.transitions(400, 400);
+    // Long enough that a loaded machine still calls StartInstances while stopping.
+    emu.transitions(2000, 400);
     let ids = seed_tier(&emu, 1, "running", json!({}));
     rt().block_on(async {
         let ec2 = aws_sdk_ec2::Client::new(&emu.sdk_config().await);

@@ -17,6 +17,7 @@ const CODE_ACTIONS: &[&str] = &[
     "dynamodb:CreateTable",
     "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Scan",
     "dynamodb:UpdateItem",

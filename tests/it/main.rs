@@ -9,6 +9,7 @@ mod emulator;
 mod iam;
 mod notify;
 mod outputs;
+mod ownership;
 mod plan;
 mod reshape;
 mod run;

@@ -24,7 +24,7 @@ async fn dynamo(emu: &Emulator) -> aws_sdk_dynamodb::Client {
 }
 
 /// Every item of a table, as plain JSON (strings and maps), sorted by key.
-fn scan(emu: &Emulator, table: &str) -> Vec<Value> {
+pub(crate) fn scan(emu: &Emulator, table: &str) -> Vec<Value> {
     rt().block_on(async {
         let db = dynamo(emu).await;
         let out = db.scan().table_name(table).send().await.unwrap();
@@ -38,7 +38,7 @@ fn scan(emu: &Emulator, table: &str) -> Vec<Value> {
     })
 }
 
-fn put_json(emu: &Emulator, table: &str, item: &Value) {
+pub(crate) fn put_json(emu: &Emulator, table: &str, item: &Value) {
     fn attr(v: &Value) -> AttributeValue {
         match v {
             Value::String(s) => AttributeValue::S(s.clone()),
@@ -153,7 +153,7 @@ fn check_reports_drift_with_exit_2_and_writes_nothing() {
     assert_eq!(code, 0, "{out}");
 }
 
-fn copy_examples(dir: &Path) {
+pub(crate) fn copy_examples(dir: &Path) {
     for f in ["BotoTestCase1.yaml", "WinReporting.yaml"] {
         std::fs::copy(repo_root().join("workloads").join(f), dir.join(f)).unwrap();
     }

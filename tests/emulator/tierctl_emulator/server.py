@@ -36,6 +36,10 @@ class Emulator:
         self.slow = SlowRules()
         self.ec2 = Ec2Realism()
         self.ssm = SsmGuests()
+        # moto's DynamoDB backend is not thread-safe (concurrent transactions
+        # fail with "dictionary changed size during iteration"); AWS is, so
+        # DynamoDB calls are serialised here, after any artificial latency.
+        self.dynamodb_lock = threading.Lock()
 
     def reset(self):
         from moto.moto_api._internal.models import moto_api_backend
@@ -92,7 +96,10 @@ class Emulator:
                     fast=self.ec2.fast_describe)
             elif req.service == "ssm":
                 response = self.ssm.handle(req)
-            if response is None:
+            if response is None and req.service == "dynamodb":
+                with self.dynamodb_lock:
+                    response = self._moto(environ)
+            elif response is None:
                 response = self._moto(environ)
         except Exception as exc:  # noqa: BLE001 - report, don't kill the thread
             response = error_for(req, "InternalError", f"emulator error: {exc!r}", 500)

@@ -1,0 +1,102 @@
+//! `sync`: the YAML -> the configuration tables, in two steps so the caller
+//! can show the difference before anything is written: [`prepare`] reads
+//! the tables and computes the [`ChangeSet`]; [`apply`] creates missing
+//! tables and writes each changed workload in its own conditional
+//! transaction.
+
+use std::path::PathBuf;
+
+use super::{PipelineError, Session};
+use crate::aws::dynamodb::{Billing, Dynamo};
+use crate::spec::Workload;
+use crate::store::diff::{self, ChangeSet, Desired, Scope, WorkloadAction};
+use crate::store::owner::Owner;
+use crate::store::show;
+use crate::store::sync::{self, Applied, TablesState};
+
+/// The difference between the YAML and the tables, ready to apply.
+#[derive(Debug)]
+pub struct Prepared {
+    /// What would change.
+    pub changes: ChangeSet,
+    /// Region, table names and the tables that do not exist yet.
+    pub ctx: show::Context,
+    /// The `ManagedBy` marker written.
+    pub owner: Owner,
+    state: TablesState,
+    db: Dynamo,
+}
+
+impl Prepared {
+    /// Whether the tables differ from the YAML (changes, missing tables, or
+    /// declared workloads another repository owns).
+    pub fn drift(&self) -> bool {
+        self.changes.has_changes()
+            || !self.ctx.missing_tables.is_empty()
+            || self.changes.count(WorkloadAction::Foreign) > 0
+    }
+}
+
+/// Reads the tables and diffs them against `workloads`. `complete`: the
+/// workloads are the whole specs folder (orphans are reported, `prune`
+/// allowed).
+pub async fn prepare(
+    session: &Session,
+    workloads: &[(PathBuf, Workload)],
+    complete: bool,
+    prune: bool,
+) -> Result<Prepared, PipelineError> {
+    if prune && !complete {
+        return Err(PipelineError::Usage(
+            "--prune needs the whole specs folder: run `tierctl sync --prune` without paths".into(),
+        ));
+    }
+    let owner = session.owner()?;
+    let (db, ctx) = session.config_tables().await?;
+    let state = sync::inspect(&db, &ctx.names).await?;
+    let current = sync::read_current(&db, &ctx.names, &state).await?;
+    let desired: Vec<Desired<'_>> = workloads
+        .iter()
+        .map(|(file, w)| Desired {
+            workload: w,
+            file: Some(file.clone()),
+        })
+        .collect();
+    let changes = diff::diff(&desired, &current, Scope { complete, prune }, &owner);
+    let ctx = show::Context {
+        missing_tables: state.missing.clone(),
+        ..ctx
+    };
+    Ok(Prepared {
+        changes,
+        ctx,
+        owner,
+        state,
+        db,
+    })
+}
+
+/// What [`apply`] did.
+#[derive(Debug)]
+pub struct Synced {
+    /// Tables created.
+    pub created: Vec<String>,
+    /// Workloads written and failed.
+    pub applied: Applied,
+}
+
+/// Creates missing tables (and waits for them), then writes the changes.
+/// A workload that fails is listed in `applied.failed`; the others are
+/// still written.
+pub async fn apply(prepared: &Prepared, billing: Billing) -> Result<Synced, PipelineError> {
+    let names = &prepared.ctx.names;
+    let created = sync::create_missing(&prepared.db, names, &prepared.state, billing).await?;
+    for t in &created {
+        tracing::info!(table = %t, "created table");
+    }
+    let applied = sync::apply(&prepared.db, names, &prepared.changes).await;
+    for (w, e) in &applied.failed {
+        tracing::error!(workload = %w, "{e}");
+    }
+    Ok(Synced { created, applied })
+}
