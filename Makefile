@@ -13,6 +13,8 @@ EMULATOR_LOCK := tests/emulator/requirements.lock
 CARGO ?= cargo
 TIERCTL := $(or $(CARGO_TARGET_DIR),target)/debug/tierctl
 
+
+.PHONY: man completions
 .PHONY: help venv build test test-rust test-emulator test-workflows demo lint fmt bench clean
 
 help: ## List the targets
@@ -55,6 +57,15 @@ lint: ## cargo fmt --check, clippy -D warnings, actionlint on the workflows
 
 bench: venv build ## Benchmarks against the emulator: AWS calls and wall time of sync, plan, override checks and runs
 	$(VENV_PY) tests/bench/bench.py --tierctl $(TIERCTL)
+
+man: build ## Man pages (one per command) into target/man/man1
+	$(TIERCTL) man --out target/man/man1
+
+completions: build ## Shell completion scripts into target/completions
+	mkdir -p target/completions
+	$(TIERCTL) completions bash > target/completions/tierctl.bash
+	$(TIERCTL) completions zsh > target/completions/_tierctl
+	$(TIERCTL) completions fish > target/completions/tierctl.fish
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -6,7 +6,9 @@
 #   VERSION  without the leading v (0.2.0)
 #   TARGET   x86_64-unknown-linux-gnu | aarch64-unknown-linux-gnu
 #   BINARY   the built tierctl binary
-# The archive holds tierctl-<version>-<target>/{tierctl,README.md}; it is
+# The archive holds tierctl-<version>-<target>/{tierctl,README.md}, and when
+# EXTRAS names a folder (the man pages and shell completions the release
+# workflow generates: man/man1/*.1, completions/*), its contents too; it is
 # reproducible: sorted names, fixed owner, mtime SOURCE_DATE_EPOCH (default:
 # the commit time), gzip without a name or time stamp.
 # Writes to GITHUB_OUTPUT: archive, checksum (paths).
@@ -45,6 +47,16 @@ mkdir "$stage/$name"
 install -m 0755 "$binary" "$stage/$name/tierctl"
 if [[ -f $readme ]]; then
   install -m 0644 "$readme" "$stage/$name/README.md"
+fi
+
+if [[ -n ${EXTRAS:-} ]]; then
+  if [[ ! -d $EXTRAS ]]; then
+    echo "::error::EXTRAS is not a folder: $EXTRAS"
+    exit 1
+  fi
+  cp -R "$EXTRAS/." "$stage/$name/"
+  find "$stage/$name" -type f ! -name tierctl -exec chmod 0644 {} +
+  find "$stage/$name" -type d -exec chmod 0755 {} +
 fi
 
 tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner \

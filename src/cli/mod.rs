@@ -2,6 +2,7 @@
 //! parsed once into [`Global`] settings and per-command args; nothing below
 //! this module looks at argv or the environment for its settings.
 
+mod completions;
 mod iam_policy;
 mod import;
 mod plan;
@@ -108,6 +109,11 @@ enum Command {
     IamPolicy(iam_policy::Args),
     /// Write (or check) the JSON Schema generated from the spec types.
     Schema(schema::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::Args),
+    /// Write the man pages (one per command) into a folder.
+    #[command(hide = true)]
+    Man(completions::ManArgs),
 }
 
 /// Settings every command reads, resolved from the global flags.
@@ -165,6 +171,8 @@ pub fn run() -> anyhow::Result<Exit> {
         Command::Plan(args) => plan::run(&global, args),
         Command::Run(args) => run::run(&global, args),
         Command::Unlock(args) => unlock::run(&global, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => completions::man(args),
     }
 }
 

@@ -29,3 +29,62 @@ fn version_exits_0() {
     assert_eq!(code, 0);
     assert!(out.starts_with("tierctl "), "{out}");
 }
+
+#[test]
+fn completions_for_every_shell_name_the_commands_and_bash_parses_them() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let (code, out, err) = run(tierctl().args(["completions", shell]));
+        assert_eq!(code, 0, "{shell}: {err}");
+        for word in [
+            "validate",
+            "sync",
+            "plan",
+            "run",
+            "unlock",
+            "import",
+            "iam-policy",
+        ] {
+            assert!(out.contains(word), "{shell} completes {word}");
+        }
+    }
+    let (_, script, _) = run(tierctl().args(["completions", "bash"]));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tierctl.bash");
+    std::fs::write(&file, script).unwrap();
+    let st = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(st.success(), "bash -n accepts the script");
+    let (code, _, err) = run(tierctl().args(["completions", "tcsh"]));
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+fn man_pages_are_written_one_per_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man1");
+    let (code, _, err) = run(tierctl().args(["man", "--out", out.to_str().unwrap()]));
+    assert_eq!(code, 0, "{err}");
+    let mut pages: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for want in [
+        "tierctl.1",
+        "tierctl-run.1",
+        "tierctl-sync.1",
+        "tierctl-plan.1",
+    ] {
+        assert!(pages.iter().any(|p| p == want), "{want} in {pages:?}");
+    }
+    assert!(
+        !pages.iter().any(|p| p == "tierctl-man.1"),
+        "the hidden command has no page"
+    );
+    let run_page = std::fs::read_to_string(out.join("tierctl-run.1")).unwrap();
+    assert!(run_page.contains(".TH"), "roff");
+    assert!(run_page.contains("plan"), "{run_page}");
+}

@@ -499,6 +499,26 @@ class ReleaseTest(ScriptTest):
         self.package()
         self.assertEqual(hashlib.sha256(archive.read_bytes()).hexdigest(), digest)
 
+    def test_package_includes_man_pages_and_completions(self):
+        extras = self.tmp / "extras"
+        (extras / "man" / "man1").mkdir(parents=True)
+        (extras / "man" / "man1" / "tierctl.1").write_text(".TH tierctl 1\n")
+        (extras / "completions").mkdir()
+        (extras / "completions" / "tierctl.bash").write_text("complete -F _tierctl tierctl\n")
+        r = self.run_script(SCRIPTS / "package-release.sh", self.VERSION, "x86_64-unknown-linux-gnu",
+                            str(self.binary), str(self.dist),
+                            env={"SOURCE_DATE_EPOCH": "1700000000", "README": str(self.readme),
+                                 "EXTRAS": str(extras)})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        archive = self.dist / f"tierctl-{self.VERSION}-x86_64-unknown-linux-gnu.tar.gz"
+        with tarfile.open(archive) as tar:
+            members = {m.name: m for m in tar.getmembers()}
+        prefix = f"tierctl-{self.VERSION}-x86_64-unknown-linux-gnu"
+        self.assertIn(f"{prefix}/man/man1/tierctl.1", members)
+        self.assertIn(f"{prefix}/completions/tierctl.bash", members)
+        self.assertEqual(members[f"{prefix}/man/man1/tierctl.1"].mode & 0o777, 0o644)
+        self.assertEqual(members[f"{prefix}/tierctl"].mode & 0o777, 0o755)
+
     def test_package_refuses_unknown_target(self):
         r = self.run_script(SCRIPTS / "package-release.sh", self.VERSION, "x86_64-pc-windows-msvc",
                             str(self.binary), str(self.dist))
