@@ -41,6 +41,20 @@ pub struct RunOutput<'a> {
     pub exit_code: u8,
 }
 
+/// `tierctl run cycle -o json`: the start and the stop, one exit code.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CycleOutput<'a> {
+    /// [`VERSION`].
+    pub version: u32,
+    /// The start, then the stop (absent when the cycle was interrupted before it).
+    pub phases: Vec<RunOutput<'a>>,
+    /// How long the cycle paused between them.
+    pub paused_ms: u64,
+    /// The cycle's exit code: the worse of the phases'.
+    pub exit_code: u8,
+}
+
 /// `tierctl sync -o json` (and `sync --check -o json`, which has only the diff).
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -119,6 +133,11 @@ pub fn schemas() -> Vec<SchemaFile> {
             name: "run-output.schema.json",
             about: "`run -o json`",
             text: text_of(schemars::schema_for!(RunOutput<'static>)),
+        },
+        SchemaFile {
+            name: "cycle-output.schema.json",
+            about: "`run cycle -o json`",
+            text: text_of(schemars::schema_for!(CycleOutput<'static>)),
         },
         SchemaFile {
             name: "sync-output.schema.json",

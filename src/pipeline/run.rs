@@ -604,3 +604,123 @@ pub async fn unlock(
     }
     Ok(out)
 }
+
+/// `run cycle`: the original's test mode (`Orchestrator.py -t`), which
+/// started a workload, waited and stopped it again, so a team can see a new
+/// workload really come back before trusting the nightly schedule.
+#[derive(Debug, Clone)]
+pub struct CycleRequest {
+    /// Where the configuration comes from.
+    pub source: Source,
+    /// Which workloads.
+    pub selection: Selection,
+    /// The start intent (profile, tiers, batch size); the stop uses the same tiers.
+    pub start: Intent,
+    /// How long the workload stays up between the start and the stop.
+    pub pause: Duration,
+    /// How to execute (both phases).
+    pub options: Options,
+    /// DynamoDB table of the run leases.
+    pub lock_table: String,
+    /// Create missing SNS topics instead of warning.
+    pub create_topic: bool,
+}
+
+/// A finished cycle: the start, and the stop unless the cycle was interrupted.
+#[derive(Debug, Clone)]
+pub struct CycleOutcome {
+    /// Start in start order, health gates included.
+    pub start: RunOutcome,
+    /// Stop in stop order; `None` when interrupted before it.
+    pub stop: Option<RunOutcome>,
+    /// The pause actually waited.
+    pub paused: Duration,
+    /// One exit code for the cycle: the worse of the phases'.
+    pub exit: Exit,
+}
+
+/// Start, pause, stop: each phase is an ordinary run (plan, leases, fence,
+/// report, notifications); the stop runs whatever the start's outcome, so
+/// the fleet ends as it was found (stopped), unless a signal arrived, in
+/// which case nothing more is done. A dry run does not pause.
+pub async fn cycle<H: RunHooks>(
+    session: &Session,
+    req: CycleRequest,
+    hooks: Arc<H>,
+    cancel: watch::Receiver<bool>,
+) -> Result<CycleOutcome, PipelineError> {
+    let phase = |intent: Intent| RunRequest {
+        target: Target::Fresh {
+            source: req.source,
+            selection: req.selection.clone(),
+            intent,
+        },
+        options: req.options.clone(),
+        lock_table: req.lock_table.clone(),
+        create_topic: req.create_topic,
+    };
+    let start = run(
+        session,
+        phase(req.start.clone()),
+        Arc::clone(&hooks),
+        cancel.clone(),
+    )
+    .await?;
+    let interrupted = |c: &watch::Receiver<bool>| *c.borrow();
+    if start.report.interrupted || interrupted(&cancel) {
+        let exit = start.exit;
+        return Ok(CycleOutcome {
+            start,
+            stop: None,
+            paused: Duration::ZERO,
+            exit,
+        });
+    }
+    let began = tokio::time::Instant::now();
+    if !req.options.dry_run && !req.pause.is_zero() {
+        hooks.warning(&format!(
+            "started; stopping again in {} s (the cycle's pause)",
+            req.pause.as_secs()
+        ));
+        let mut c = cancel.clone();
+        tokio::select! {
+            () = tokio::time::sleep(req.pause) => {}
+            _ = c.wait_for(|v| *v) => {}
+        }
+    }
+    let paused = began.elapsed();
+    if interrupted(&cancel) {
+        let exit = Exit::Interrupted;
+        return Ok(CycleOutcome {
+            start,
+            stop: None,
+            paused,
+            exit,
+        });
+    }
+    let stop_intent = Intent {
+        action: crate::plan::Action::Stop,
+        profile: None,
+        ..req.start.clone()
+    };
+    let stop = run(session, phase(stop_intent), hooks, cancel).await?;
+    let exit = worse(start.exit, stop.exit);
+    Ok(CycleOutcome {
+        start,
+        stop: Some(stop),
+        paused,
+        exit,
+    })
+}
+
+/// The exit code that says more: a signal, then an error, then skipped instances.
+fn worse(a: Exit, b: Exit) -> Exit {
+    let rank = |e: Exit| match e {
+        Exit::Success => 0,
+        Exit::Changes => 1,
+        Exit::Skipped => 2,
+        Exit::Error | Exit::StalePlan => 3,
+        Exit::Interrupted | Exit::Terminated => 4,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}

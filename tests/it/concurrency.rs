@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::run::Shop;
 
-fn spawn(shop: &Shop, args: &[&str]) -> Child {
+pub(crate) fn spawn(shop: &Shop, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tierctl"))
         .current_dir(shop.specs())
         .args(["--specs", shop.specs()])
@@ -23,7 +23,7 @@ fn spawn(shop: &Shop, args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -31,7 +31,7 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()
@@ -40,7 +40,7 @@ fn signal(child: &Child, sig: &str) {
     assert!(ok);
 }
 
-fn finish(child: Child) -> (i32, String, String) {
+pub(crate) fn finish(child: Child) -> (i32, String, String) {
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
