@@ -3,9 +3,23 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: files are loaded, validated, then (in later stages)
-//! synced to DynamoDB, observed on AWS, planned and executed.
+//! Data flows one way (see the README's architecture section):
 //!
+//! ```text
+//! workloads/*.yaml --load--> spec::Workload --validate--> diagnostics
+//! DynamoDB items --store--/        |
+//!                                  +--store::diff--> ChangeSet --pipeline::sync--> DynamoDB
+//! EC2 / SSM / ELB --observe--> Observed --plan (pure)--> Plan --(plan --out)--> saved plan
+//!                                                         |
+//!                                            execute (Effects) --> RunReport --> report, notify
+//! ```
+//!
+//! - [`cli`]: clap definitions, one file per command; turns arguments into
+//!   requests, calls [`pipeline`] and prints. No AWS calls.
+//! - [`pipeline`]: the stages every command runs, in one place: where the
+//!   configuration comes from (YAML or the tables), observe and plan, saved
+//!   plans and their staleness check, run (leases, execution, interruption,
+//!   notifications), run cycle, sync. One SDK configuration per process.
 //! - [`spec`]: the workload types (serde + schemars), their defaults and the
 //!   JSON Schema generator. No I/O.
 //! - [`load`]: the only module that reads spec files. Finds files, refuses
@@ -13,15 +27,32 @@
 //!   the position of every node.
 //! - [`validate`]: the schema and the semantic rules, producing
 //!   [`validate::Diagnostic`]s with file, line and column. No I/O of its own.
+//! - [`store`]: the original tool's DynamoDB tables: the item format both
+//!   ways ([`store::item`]), ownership markers ([`store::owner`]), the pure
+//!   diff ([`store::diff`]), reading and conditional writing
+//!   ([`store::sync`]) and how a diff is shown ([`store::show`]).
+//! - [`observe`]: what AWS says about the fleet, collected behind the
+//!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`].
+//! - [`plan`](mod@plan): `plan(&Workload, &Observed, &Intent) -> Plan`: waves,
+//!   tiers, steps with their batches, resizes. Pure and deterministic.
+//! - [`execute`]: walks a [`plan::Plan`] through the [`execute::Effects`]
+//!   trait: batching as planned, pacing, waits, the fencing run lease
+//!   ([`execute::lock`]), cancellation; every instance gets an outcome.
+//! - [`aws`]: one file per service, implementing effects and observations
+//!   with the SDK; they call AWS and decide nothing.
 //! - [`guest`]: the override-file check commands sent to guests over SSM
 //!   (Linux shell, PowerShell), their quoting, and how their output is read.
+//! - [`iam`]: the least-privilege IAM policy the specs need.
+//! - [`notify`]: the one SNS message per workload and run that needs a human.
+//! - [`report`]: plans and outcomes as text, markdown and step summaries;
+//!   [`mermaid`] draws a plan's waves for the pull request comment.
+//! - [`json`]: the typed `--output json` documents and the JSON Schemas
+//!   generated from them (`schema/`).
 //! - [`render`]: deterministic YAML writing, the inverse of [`load`]'s
 //!   parser (used to write workload files).
 //! - [`output`]: output formats, colour decisions, rendering of diagnostics.
 //! - [`exit`]: the exit codes and their meaning.
-//! - [`error`]: typed errors naming the file or AWS call they concern.
-//! - [`cli`]: clap definitions, one file per command; turns arguments into
-//!   settings and calls the library.
+//! - [`error`]: typed errors naming the file, table or AWS call they concern.
 
 pub mod aws;
 pub mod cli;
@@ -32,6 +63,7 @@ pub mod guest;
 pub mod iam;
 pub mod json;
 pub mod load;
+pub mod mermaid;
 pub mod notify;
 pub mod observe;
 pub mod output;

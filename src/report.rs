@@ -301,10 +301,16 @@ pub fn plan_markdown(plan: &Plan, specs: &[&Workload]) -> String {
         "### tierctl plan: {action}{profile}\n\n| to {action} | resize | override checks | unchanged | held back | in no tier | skipped workloads |\n|---|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} | {} |\n\n",
         s.act, s.resize, s.override_checks, s.unchanged, s.held, s.unmatched, s.skipped
     );
-    for w in &plan.workloads {
+    for (wi, w) in plan.workloads.iter().enumerate() {
         let spec = specs.iter().find(|x| x.name == w.name).copied();
         let mut tree = String::new();
         workload_text(&mut tree, w, spec, action, &Paint(false));
+        if !w.waves.is_empty() {
+            out.push_str(&format!(
+                "```mermaid\n{}```\n\n",
+                crate::mermaid::flowchart(wi, w, action)
+            ));
+        }
         out.push_str(&format!(
             "<details><summary><code>{}</code> ({}): {}</summary>\n\n```text\n{tree}```\n</details>\n\n",
             w.name,
