@@ -292,7 +292,10 @@ mod tests {
         assert_eq!((c.mode(), c.max_attempts()), (RetryMode::Standard, 1));
         assert_eq!(retry_budget(&c), Duration::ZERO);
         let (c, w) = retry_policy(Some("fast"), Some("0"));
-        assert_eq!((c.mode(), c.max_attempts()), (RetryMode::Standard, MAX_ATTEMPTS));
+        assert_eq!(
+            (c.mode(), c.max_attempts()),
+            (RetryMode::Standard, MAX_ATTEMPTS)
+        );
         assert_eq!(w.len(), 2, "{w:?}");
     }
 }

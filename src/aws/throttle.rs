@@ -123,7 +123,11 @@ mod tests {
             Some("ProvisionedThroughputExceededException")
         );
         assert_eq!(
-            error_code(Some("ThrottlingException:http://internal.amazon.com/"), b"{}").as_deref(),
+            error_code(
+                Some("ThrottlingException:http://internal.amazon.com/"),
+                b"{}"
+            )
+            .as_deref(),
             Some("ThrottlingException")
         );
         let query = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>";
@@ -135,7 +139,10 @@ mod tests {
     fn throttles_are_told_from_other_errors() {
         assert!(is_throttle(503, Some("RequestLimitExceeded")));
         assert!(is_throttle(400, Some("ThrottlingException")));
-        assert!(is_throttle(400, Some("ProvisionedThroughputExceededException")));
+        assert!(is_throttle(
+            400,
+            Some("ProvisionedThroughputExceededException")
+        ));
         assert!(is_throttle(429, None));
         assert!(!is_throttle(503, Some("ServiceUnavailable")));
         assert!(!is_throttle(400, Some("IncorrectInstanceState")));

@@ -82,14 +82,20 @@ impl Throttles {
     pub fn record(&self, region: &str, call: Option<Call>) {
         self.total.fetch_add(1, Ordering::Relaxed);
         if let Some(call) = call {
-            let mut seen = self.seen.lock().expect("throttle log lock is never poisoned");
+            let mut seen = self
+                .seen
+                .lock()
+                .expect("throttle log lock is never poisoned");
             *seen.entry((region.to_string(), call)).or_default() += 1;
         }
     }
 
     /// Throttled attempts of `call` in `region` so far.
     pub fn count(&self, region: &str, call: Call) -> u64 {
-        let seen = self.seen.lock().expect("throttle log lock is never poisoned");
+        let seen = self
+            .seen
+            .lock()
+            .expect("throttle log lock is never poisoned");
         seen.get(&(region.to_string(), call)).copied().unwrap_or(0)
     }
 
@@ -309,7 +315,11 @@ mod tests {
             log.record("r", Some(Call::Stop));
             let t = Instant::now();
             pacer.acquire("r", Call::Stop, 10).await;
-            assert!(t.elapsed() <= Duration::from_secs_f64(1.0 / (5.0 * MIN_FACTOR)) + Duration::from_millis(10));
+            assert!(
+                t.elapsed()
+                    <= Duration::from_secs_f64(1.0 / (5.0 * MIN_FACTOR))
+                        + Duration::from_millis(10)
+            );
         }
         // Quiet for the recovery time: full speed, the bucket refilled.
         tokio::time::sleep(RECOVERY + Duration::from_secs(10)).await;
@@ -324,8 +334,14 @@ mod tests {
     fn sdk_operations_map_to_paced_calls() {
         assert_eq!(Call::of("EC2", "StopInstances"), Some(Call::Stop));
         assert_eq!(Call::of("ec2", "StartInstances"), Some(Call::Start));
-        assert_eq!(Call::of("ec2", "DescribeInstanceStatus"), Some(Call::Describe));
-        assert_eq!(Call::of("ec2", "ModifyInstanceAttribute"), Some(Call::Modify));
+        assert_eq!(
+            Call::of("ec2", "DescribeInstanceStatus"),
+            Some(Call::Describe)
+        );
+        assert_eq!(
+            Call::of("ec2", "ModifyInstanceAttribute"),
+            Some(Call::Modify)
+        );
         assert_eq!(Call::of("ssm", "SendCommand"), None);
         assert_eq!(Call::of("ec2", "CreateTags"), None);
     }

@@ -17,4 +17,5 @@ mod schema;
 mod ssm;
 mod support;
 mod sync;
+mod throttle;
 mod validate;
