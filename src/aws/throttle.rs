@@ -12,11 +12,15 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use super::{AwsErrorKind, classify};
 use crate::execute::pace;
+
+/// Throttled attempts of one call after which a warning is printed.
+const WARN_AFTER: u32 = 4;
 
 /// Records throttled attempts of one client (one service in one region).
 #[derive(Debug, Clone)]
@@ -62,12 +66,21 @@ impl Intercept for ThrottleObserver {
             .load::<Metadata>()
             .map(|m| (m.service().to_string(), m.name().to_string()))
             .unwrap_or_default();
-        tracing::info!(
-            region = %self.region,
-            "{}:{operation} throttled ({}); the SDK backs off and retries",
-            service.to_ascii_lowercase(),
-            code.as_deref().unwrap_or("HTTP 429")
-        );
+        let call = format!("{}:{operation}", service.to_ascii_lowercase());
+        let code = code.as_deref().unwrap_or("HTTP 429");
+        let attempt = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        if attempt == WARN_AFTER {
+            // A storm, not a passing throttle: say so while it lasts.
+            let retry = super::retry_in_force();
+            tracing::warn!(
+                region = %self.region,
+                "{call} throttled ({code}) {attempt} times in a row; retrying up to {} attempts with at most {:.1} s of backoff in all",
+                retry.max_attempts(),
+                super::retry_budget(&retry).as_secs_f64()
+            );
+        } else {
+            tracing::info!(region = %self.region, attempt, "{call} throttled ({code}); backing off");
+        }
         pace::throttles().record(&self.region, pace::Call::of(&service, &operation));
         Ok(())
     }

@@ -290,6 +290,13 @@ fn throttling_beyond_the_retry_budget_fails_the_tier_halts_and_is_notified() {
         "{}",
         long.text
     );
+    // Said while it lasts, not only at the end.
+    assert!(
+        long.text
+            .contains("ec2:StopInstances throttled (RequestLimitExceeded) 4 times in a row"),
+        "{}",
+        long.text
+    );
 
     // The notification names the failure and its AWS code.
     let publishes: Vec<Value> = fleet
