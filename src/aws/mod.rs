@@ -2,7 +2,9 @@
 //! These modules make calls and translate answers; they decide nothing.
 //!
 //! Credentials, region and endpoints come only from the SDK's standard chain
-//! (profiles, SSO, environment, IMDS, `AWS_ENDPOINT_URL`).
+//! (profiles, SSO, environment, IMDS, `AWS_ENDPOINT_URL`). Every client
+//! shares one retry policy ([`retry_policy`]) and carries the
+//! [`throttle::ThrottleObserver`], which tells the pacer of throttled attempts.
 
 pub mod dynamodb;
 pub mod ec2;
