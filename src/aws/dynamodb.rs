@@ -78,6 +78,7 @@ impl Dynamo {
     /// A client in `region`.
     pub fn new(config: &SdkConfig, region: aws_config::Region) -> Self {
         let conf = aws_sdk_dynamodb::config::Builder::from(config)
+            .interceptor(super::throttle::ThrottleObserver::new(region.as_ref()))
             .region(region)
             .build();
         Dynamo {

@@ -17,23 +17,14 @@ pub struct Ec2 {
 }
 
 impl Ec2 {
-    /// A client in `region`.
-    ///
-    /// EC2 uses adaptive retries: a run sends bursts of calls against
-    /// per-account token buckets, and client-side rate limiting after the
-    /// first throttle keeps the burst from failing, on top of our own pacing.
+    /// A client in `region`, with the process's retry policy (standard mode,
+    /// see [`super::retry_policy`]; not the SDK's adaptive mode, whose
+    /// client-side limiter slows every call for long after one throttle)
+    /// and the throttle observer that feeds tierctl's pacer.
     pub fn new(config: &SdkConfig, region: &str) -> Self {
-        let retry = match config.retry_config() {
-            Some(r) if std::env::var_os("AWS_RETRY_MODE").is_some() => r.clone(),
-            Some(r) => aws_smithy_types::retry::RetryConfig::adaptive()
-                .with_max_attempts(r.max_attempts())
-                .with_initial_backoff(r.initial_backoff())
-                .with_max_backoff(r.max_backoff()),
-            None => aws_smithy_types::retry::RetryConfig::adaptive(),
-        };
         let conf = aws_sdk_ec2::config::Builder::from(config)
             .region(aws_config::Region::new(region.to_string()))
-            .retry_config(retry)
+            .interceptor(super::throttle::ThrottleObserver::new(region))
             .build();
         Ec2 {
             client: Client::from_conf(conf),

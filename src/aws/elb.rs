@@ -27,10 +27,12 @@ impl Elb {
             classic: aws_sdk_elasticloadbalancing::Client::from_conf(
                 aws_sdk_elasticloadbalancing::config::Builder::from(config)
                     .region(region.clone())
+                    .interceptor(super::throttle::ThrottleObserver::new(region.as_ref()))
                     .build(),
             ),
             v2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
                 aws_sdk_elasticloadbalancingv2::config::Builder::from(config)
+                    .interceptor(super::throttle::ThrottleObserver::new(region.as_ref()))
                     .region(region)
                     .build(),
             ),

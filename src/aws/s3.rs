@@ -19,6 +19,7 @@ impl S3 {
         let conf = aws_sdk_s3::config::Builder::from(config)
             .region(aws_config::Region::new(region.to_string()))
             .force_path_style(config.endpoint_url().is_some())
+            .interceptor(super::throttle::ThrottleObserver::new(region))
             .build();
         S3 {
             client: Client::from_conf(conf),

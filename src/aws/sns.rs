@@ -25,6 +25,7 @@ impl Sns {
     pub fn new(config: &SdkConfig, region: &str) -> Self {
         let conf = aws_sdk_sns::config::Builder::from(config)
             .region(aws_config::Region::new(region.to_string()))
+            .interceptor(super::throttle::ThrottleObserver::new(region))
             .build();
         Sns {
             client: Client::from_conf(conf),

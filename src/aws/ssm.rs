@@ -82,6 +82,7 @@ impl Ssm {
     pub fn new(config: &SdkConfig, region: &str) -> Self {
         let conf = aws_sdk_ssm::config::Builder::from(config)
             .region(aws_config::Region::new(region.to_string()))
+            .interceptor(super::throttle::ThrottleObserver::new(region))
             .build();
         Ssm {
             client: Client::from_conf(conf),

@@ -13,6 +13,11 @@ Scenarios:
   plan     planning 100 workloads with 10,000 instances from a saved
            observed-state file
   sync     an unchanged sync of 200 workloads x 5 tiers
+  throttle stopping 120 instances in 3 tiers (2 synchronous, 2 s delays)
+           unthrottled, with 1 in 3 EC2 calls throttled, and with a 5 s
+           throttle storm mid-run, in tierctl's default retry mode (standard +
+           pacer) and in the SDK's adaptive mode with the same backoffs;
+           prints wall time against the unthrottled run and the throttles
 """
 
 import argparse
@@ -74,9 +79,10 @@ class Emulator:
             self.proc.wait(timeout=10)
 
 
-def tierctl(args, emu, specs, ok=(0,)):
+def tierctl(args, emu, specs, ok=(0,), env=None):
     begin = time.monotonic()
-    p = subprocess.run([ARGS.tierctl, "--specs", str(specs), *args], env=emu.env(), capture_output=True, text=True)
+    p = subprocess.run([ARGS.tierctl, "--specs", str(specs), *args], env={**emu.env(), **(env or {})},
+                       capture_output=True, text=True)
     took = time.monotonic() - begin
     if p.returncode not in ok:
         raise SystemExit(f"tierctl {' '.join(args)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
@@ -254,19 +260,93 @@ def bench_sync(work):
         emu.stop()
 
 
+THROTTLE_TRANSITION_S = 0.5
+
+
+def throttle_spec(name):
+    return f"""name: {name}
+region: us-west-2
+selector:
+  workloadTag: {{ key: App, value: {name} }}
+  tierTagKey: Role
+  vpcId: vpc-0123abcd
+tiers:
+  - name: web
+    stop: {{ sequence: 0, delaySeconds: {DELAY_S} }}
+    start: {{ sequence: 2 }}
+  - name: app
+    stop: {{ sequence: 1, synchronous: true, delaySeconds: {DELAY_S} }}
+    start: {{ sequence: 1, synchronous: true }}
+  - name: db
+    stop: {{ sequence: 2, synchronous: true }}
+    start: {{ sequence: 0, synchronous: true }}
+"""
+
+
+def bench_throttle(work):
+    print("\n## throttle: stop 120 instances in 3 tiers (2 synchronous, 2 s delays), "
+          f"EC2 transitions {THROTTLE_TRANSITION_S:g} s\n")
+    print("Each run stops its own identical fleet in one emulator (a warm-up run first creates the lease")
+    print("table). `default` = tierctl's policy (standard retry mode, backoff 0.5 s doubling to a 2 s cap,")
+    print("14 attempts, the pacer told of throttles); `adaptive` = `AWS_RETRY_MODE=adaptive`, same backoffs,")
+    print("plus the SDK's client-side rate limiter. Throttles are counted by the emulator's fault stats.\n")
+    runs = [("unthrottled", "default", None), ("1 in 3 EC2 calls", "default", "third"),
+            ("1 in 3 EC2 calls", "adaptive", "third"), ("5 s storm from 1.5 s", "default", "storm"),
+            ("5 s storm from 1.5 s", "adaptive", "storm")]
+    emu = Emulator(work)
+    try:
+        specs = work / "throttle"
+        specs.mkdir()
+        names = ["Warm"] + [f"T{i}" for i in range(len(runs))]
+        emu.admin("POST", "config", {"stopDelayMs": int(THROTTLE_TRANSITION_S * 1000),
+                                     "startDelayMs": int(THROTTLE_TRANSITION_S * 1000),
+                                     "fastDescribe": ARGS.fast_describe})
+        for name in names:
+            (specs / f"{name}.yaml").write_text(throttle_spec(name))
+            emu.admin("POST", "seed", {"region": "us-west-2", "vpc": "vpc-0123abcd", "workloads": [{
+                "workloadTag": {"key": "App", "value": name}, "tierTagKey": "Role",
+                "tiers": [{"name": t, "count": 40, "instanceType": "t3.micro"} for t in ("web", "app", "db")]}]})
+        tierctl(["run", "stop", "Warm"], emu, specs)
+        print("| run | retry mode | EC2 calls | throttled | wall (s) | extra (s) | extra per throttle (s) |")
+        print("|---|---|---|---|---|---|---|")
+        clean = None
+        for (what, mode, fault), name in zip(runs, names[1:]):
+            emu.admin("DELETE", "faults")
+            emu.admin("DELETE", "faults/stats")
+            emu.admin("DELETE", "calls")
+            if fault == "third":
+                emu.admin("POST", "faults", {"service": "ec2", "error": "RequestLimitExceeded", "every": 3})
+            elif fault == "storm":
+                emu.admin("POST", "faults", {"service": "ec2", "error": "RequestLimitExceeded",
+                                             "stormMs": 5000, "startInMs": 1500})
+            env = {"AWS_RETRY_MODE": "adaptive"} if mode == "adaptive" else {}
+            wall, _ = tierctl(["run", "stop", name], emu, specs, env=env)
+            throttled = emu.admin("GET", "faults/stats")["throttled"]
+            calls = sum(emu.counts("ec2").values())
+            if clean is None:
+                clean = wall
+            extra = wall - clean
+            per = f"{extra / throttled:.2f}" if throttled else "-"
+            print(f"| {what} | {mode} | {calls} | {throttled} | {wall:.2f} | {extra:.2f} | {per} |")
+        emu.admin("DELETE", "faults")
+    finally:
+        emu.stop()
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tierctl", default=str(ROOT / "target/debug/tierctl"))
     parser.add_argument("--moto-describe", dest="fast_describe", action="store_false",
                         help="answer DescribeInstances with moto's own (slow) serialiser in the run scenario")
-    parser.add_argument("scenarios", nargs="*", default=["run", "check", "plan", "sync"])
+    parser.add_argument("scenarios", nargs="*", default=["run", "check", "plan", "sync", "throttle"])
     ARGS = parser.parse_args()
     print(f"# tierctl benchmarks ({os.cpu_count()} cores, emulator on 127.0.0.1, binary {ARGS.tierctl})")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for s in ARGS.scenarios:
-            {"run": bench_run, "check": bench_check, "plan": bench_plan, "sync": bench_sync}[s](work)
+            {"run": bench_run, "check": bench_check, "plan": bench_plan, "sync": bench_sync,
+             "throttle": bench_throttle}[s](work)
 
 
 if __name__ == "__main__":

@@ -19,4 +19,5 @@ mod schema;
 mod ssm;
 mod support;
 mod sync;
+mod throttle;
 mod validate;

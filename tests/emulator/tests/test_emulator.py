@@ -245,6 +245,42 @@ class EmulatorTest(unittest.TestCase):
         ddb_calls = admin("GET", "calls?service=dynamodb")["calls"]
         self.assertEqual([c["error"] for c in ddb_calls], ["ThrottlingException"] * 2 + [None])
 
+    def test_every_nth_call_and_storms_throttle_and_are_counted(self):
+        admin("POST", "faults", {"service": "ec2", "error": "RequestLimitExceeded", "every": 3})
+        ec2 = client("ec2")  # no retries: each call is one attempt
+        codes = []
+        for _ in range(6):
+            try:
+                ec2.describe_instances()
+                codes.append(None)
+            except ClientError as exc:
+                codes.append(exc.response["Error"]["Code"])
+                self.assertEqual(exc.response["ResponseMetadata"]["HTTPStatusCode"], 503)
+        self.assertEqual(codes, [None, None, "RequestLimitExceeded"] * 2)
+        admin("DELETE", "faults")
+        # A storm of 0.6 s starting 0.3 s from now, on SSM with its own code.
+        admin("POST", "faults", {"service": "ssm", "error": "throttle", "stormMs": 600,
+                                 "startInMs": 300})
+        ssm = client("ssm")
+        ssm.describe_instance_information()
+        time.sleep(0.35)
+        with self.assertRaises(ClientError) as ctx:
+            ssm.describe_instance_information()
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "ThrottlingException")
+        time.sleep(0.6)
+        ssm.describe_instance_information()
+        self.assertEqual(admin("GET", "faults")["faults"], [])
+        # DynamoDB's provisioned-throughput code, retried by the SDK.
+        admin("POST", "faults", {"service": "dynamodb", "error":
+                                 "ProvisionedThroughputExceededException", "every": 1, "times": 2})
+        client("dynamodb", mode="standard", total_max_attempts=3).list_tables()
+        stats = admin("GET", "faults/stats")
+        self.assertEqual(stats["throttled"], 5)
+        self.assertEqual(stats["throttledByService"], {"ec2": 2, "ssm": 1, "dynamodb": 2})
+        self.assertEqual(stats["byCall"]["ec2:DescribeInstances"], {"RequestLimitExceeded": 2})
+        admin("DELETE", "faults/stats")
+        self.assertEqual(admin("GET", "faults/stats")["injected"], 0)
+
     def test_instance_fault_fails_whole_batch(self):
         [a, b] = seed([{"name": "A", "count": 2}])["workloads"][0]["tiers"][0]["instanceIds"]
         admin("POST", "faults", {"service": "ec2", "action": "StopInstances",

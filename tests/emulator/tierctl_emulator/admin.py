@@ -60,6 +60,11 @@ def _route(em, method, route, query, data):
     if route == "faults" and method == "DELETE":
         em.faults.reset()
         return _reply(200, {"ok": True})
+    if route == "faults/stats" and method == "GET":
+        return _reply(200, em.faults.stats())
+    if route == "faults/stats" and method == "DELETE":
+        em.faults.reset_stats()
+        return _reply(200, {"ok": True})
     if route == "slow" and method == "POST":
         return _reply(200, em.slow.add(data))
     if route == "slow" and method == "GET":

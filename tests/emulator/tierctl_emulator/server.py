@@ -48,6 +48,7 @@ class Emulator:
             self.ec2.reset()
             self.ssm.reset()
             self.faults.reset()
+            self.faults.reset_stats()
             self.slow.reset()
             self.calls.reset()
             from . import target_health
