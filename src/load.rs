@@ -51,6 +51,15 @@ pub struct Document {
 }
 
 impl Document {
+    /// A document built from data rather than text (a typed workload, an
+    /// item): every position is unknown (0:0).
+    pub fn from_value(value: Value) -> Document {
+        Document {
+            value,
+            positions: BTreeMap::new(),
+        }
+    }
+
     /// Position of the value at a JSON pointer, or of its nearest ancestor.
     pub fn value_pos(&self, pointer: &str) -> Pos {
         self.lookup(pointer).map(|n| n.value).unwrap_or_default()
