@@ -169,6 +169,10 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             );
         }
         let specs = planned.specs();
+        let refused = planned.config.refused_in(&sel.workloads());
+        for r in &refused {
+            eprintln!("error: workload {} refused: {r}", crate::text::plain(&r.spec_name));
+        }
         let text = match format {
             Format::Json => {
                 let doc = crate::json::PlanOutput {
@@ -179,6 +183,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                         .map(|(c, ctx)| show::json(c, ctx)),
                     plan: &planned.plan,
                     summary: planned.plan.summary(),
+                    refused: refused.clone(),
                 };
                 let mut s = serde_json::to_string_pretty(&doc)?;
                 s.push('\n');
@@ -201,12 +206,12 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         };
         std::io::stdout().write_all(text.as_bytes())?;
         step_summary(&markdown(&planned, args.offline))?;
-        Ok(
-            if args.detailed_exitcode && (planned.plan.has_actions() || planned.drift()) {
-                Exit::Changes
-            } else {
-                Exit::Success
-            },
-        )
+        Ok(if !refused.is_empty() {
+            Exit::Error
+        } else if args.detailed_exitcode && (planned.plan.has_actions() || planned.drift()) {
+            Exit::Changes
+        } else {
+            Exit::Success
+        })
     })
 }

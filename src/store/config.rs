@@ -15,6 +15,7 @@ use crate::validate::{self, Diagnostic, Severity};
 
 /// A workload of the tables that tierctl will not act on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Refusal {
     /// The table holding the bad item.
     pub table: String,
