@@ -233,10 +233,10 @@ pub fn markdown(changes: &ChangeSet, ctx: &Context) -> String {
         }
         out.push_str(&format!(
             "<details><summary><code>{}</code>: {} ({})</summary>\n\n```diff\n{}```\n</details>\n\n",
-            w.name,
+            crate::text::cell(&w.name),
             serde_json::to_value(w.action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
             summary(w),
-            diff
+            crate::text::in_fence(&diff)
         ));
     }
     out
