@@ -398,10 +398,7 @@ pub fn parse_yaml(text: &str) -> Result<Document, ParseError> {
                     }
                     let key = value.into_owned();
                     if key.chars().count() > MAX_KEY_CHARS {
-                        return Err((
-                            pos,
-                            format!("a key longer than {MAX_KEY_CHARS} characters"),
-                        ));
+                        return Err((pos, format!("a key longer than {MAX_KEY_CHARS} characters")));
                     }
                     if key == "<<" && style == ScalarStyle::Plain {
                         return Err((
@@ -828,7 +825,10 @@ mod tests {
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let e = read_text(&fifo).unwrap_err().to_string();
-        assert!(e.contains("is a FIFO (named pipe), not a regular file"), "{e}");
+        assert!(
+            e.contains("is a FIFO (named pipe), not a regular file"),
+            "{e}"
+        );
         let e = read_text(Path::new("/dev/null")).unwrap_err().to_string();
         assert!(e.contains("character device"), "{e}");
 
@@ -838,11 +838,18 @@ mod tests {
         symlink(specs.join("a.yaml"), specs.join("b.yaml")).unwrap();
         assert_eq!(discover(std::slice::from_ref(&specs)).unwrap().len(), 2);
         symlink("/dev/zero", specs.join("zero.yaml")).unwrap();
-        let e = discover(std::slice::from_ref(&specs)).unwrap_err().to_string();
-        assert!(e.contains("zero.yaml: symbolic link to /dev/zero, outside"), "{e}");
+        let e = discover(std::slice::from_ref(&specs))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("zero.yaml: symbolic link to /dev/zero, outside"),
+            "{e}"
+        );
         std::fs::remove_file(specs.join("zero.yaml")).unwrap();
         symlink(&fifo, specs.join("p.yaml")).unwrap();
-        let e = discover(std::slice::from_ref(&specs)).unwrap_err().to_string();
+        let e = discover(std::slice::from_ref(&specs))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("outside"), "{e}");
     }
 

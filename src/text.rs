@@ -121,7 +121,12 @@ mod tests {
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x"), "`` `x ``");
         assert_eq!(code("a``b`"), "``` a``b` ```");
-        assert_eq!(code("x\n```\n# hi"), "`x\\n```\\n# hi`".replace("`x", "````x").replace("hi`", "hi````"));
+        assert_eq!(
+            code("x\n```\n# hi"),
+            "`x\\n```\\n# hi`"
+                .replace("`x", "````x")
+                .replace("hi`", "hi````")
+        );
         assert!(!code("x\ny").contains('\n'));
     }
 

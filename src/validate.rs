@@ -600,7 +600,10 @@ fn linux_path_problem(path: &str) -> Option<String> {
             "override file `{path}` must be normalised: no empty segment (`//`) and no trailing `/`"
         ));
     }
-    if matches!(segments.first(), Some(&"dev") | Some(&"proc") | Some(&"sys")) {
+    if matches!(
+        segments.first(),
+        Some(&"dev") | Some(&"proc") | Some(&"sys")
+    ) {
         return Some(format!(
             "override file `{path}` is under /{}: a device or kernel file is not an override file",
             segments[0]
@@ -612,8 +615,8 @@ fn linux_path_problem(path: &str) -> Option<String> {
 /// Names Windows reserves for devices in every folder (`NUL`, `COM1.txt`...).
 const WINDOWS_DEVICES: &[&str] = &[
     "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "COM0", "COM1", "COM2", "COM3", "COM4",
-    "COM5", "COM6", "COM7", "COM8", "COM9", "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5",
-    "LPT6", "LPT7", "LPT8", "LPT9",
+    "COM5", "COM6", "COM7", "COM8", "COM9", "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6",
+    "LPT7", "LPT8", "LPT9",
 ];
 
 fn windows_path_problem(path: &str) -> Option<String> {
@@ -938,7 +941,14 @@ tiers:
                 "{bad:?} accepted"
             );
         }
-        for bad in ["/tmp/../etc/x", "/tmp/./x", "/tmp//x", "/tmp/x/", "/dev/null", "/proc/1/x"] {
+        for bad in [
+            "/tmp/../etc/x",
+            "/tmp/./x",
+            "/tmp//x",
+            "/tmp/x/",
+            "/dev/null",
+            "/proc/1/x",
+        ] {
             assert!(
                 override_path_problem(bad, Some("linux")).is_some(),
                 "{bad:?} accepted"
@@ -1084,14 +1094,23 @@ tiers:
             "{e:?}"
         );
         let mut w = good.clone();
-        w.tiers[0].stop.as_mut().unwrap().override_file.as_mut().unwrap().file =
-            "tmp/keep".into();
+        w.tiers[0]
+            .stop
+            .as_mut()
+            .unwrap()
+            .override_file
+            .as_mut()
+            .unwrap()
+            .file = "tmp/keep".into();
         let e = typed_errors(&w);
         assert!(e.iter().any(|m| m.contains("absolute Linux")), "{e:?}");
         let mut w = good.clone();
         w.name = "../x".into();
         let e = typed_errors(&w);
-        assert!(e.iter().any(|m| m.starts_with("name: workload name")), "{e:?}");
+        assert!(
+            e.iter().any(|m| m.starts_with("name: workload name")),
+            "{e:?}"
+        );
         let mut w = good.clone();
         w.tiers[0].name = "we\u{1b}[2Jb".into();
         w.selector.workload_tag.value = "a\u{7}".into();

@@ -147,7 +147,9 @@ fn import_one(
             doc,
         }]),
         Err((pos, msg)) => {
-            return fail(format!("not imported: the rendered YAML does not parse at {pos}: {msg}"));
+            return fail(format!(
+                "not imported: the rendered YAML does not parse at {pos}: {msg}"
+            ));
         }
     };
     if checked.errors() > 0 {
@@ -157,7 +159,10 @@ fn import_one(
             .filter(|d| d.severity == crate::validate::Severity::Error)
             .map(|d| format!("{}: {}", d.path, d.message))
             .collect();
-        return fail(format!("not imported: `validate` would reject it: {}", why.join("; ")));
+        return fail(format!(
+            "not imported: `validate` would reject it: {}",
+            why.join("; ")
+        ));
     }
     warnings.extend(
         checked

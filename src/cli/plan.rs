@@ -171,7 +171,10 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         let specs = planned.specs();
         let refused = planned.config.refused_in(&sel.workloads());
         for r in &refused {
-            eprintln!("error: workload {} refused: {r}", crate::text::plain(&r.spec_name));
+            eprintln!(
+                "error: workload {} refused: {r}",
+                crate::text::plain(&r.spec_name)
+            );
         }
         let text = match format {
             Format::Json => {

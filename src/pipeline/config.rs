@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{PipelineError, Session};
 use crate::error::StoreError;
 use crate::spec::Workload;
-pub use crate::store::config::Refusal;
 use crate::store::config as store_config;
+pub use crate::store::config::Refusal;
 use crate::store::sync;
 
 /// Where a run's configuration comes from.

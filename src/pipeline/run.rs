@@ -268,7 +268,11 @@ pub async fn run<H: RunHooks>(
         hooks.as_ref(),
     )
     .await;
-    for name in invalid.iter().map(|r| &r.spec_name).collect::<BTreeSet<_>>() {
+    for name in invalid
+        .iter()
+        .map(|r| &r.spec_name)
+        .collect::<BTreeSet<_>>()
+    {
         let why: Vec<String> = invalid
             .iter()
             .filter(|r| &r.spec_name == name)

@@ -93,10 +93,7 @@ pub fn read_one(
             spec_name: spec.to_string(),
             tier: None,
             attribute: None,
-            message: format!(
-                "no workload item, but {} has tier items for it",
-                names.tier
-            ),
+            message: format!("no workload item, but {} has tier items for it", names.tier),
         }]);
     };
     let tiers: Vec<Item> = current
@@ -240,7 +237,10 @@ pub fn from_diagnostic(w: &Workload, d: &Diagnostic, names: &TableNames) -> Refu
         tier,
         attribute,
         message: if d.path == "tiers" && w.tiers.is_empty() {
-            format!("has no tier items in {}; a workload needs at least one", names.tier)
+            format!(
+                "has no tier items in {}; a workload needs at least one",
+                names.tier
+            )
         } else if d.severity == Severity::Warning {
             format!("warning: {}", d.message)
         } else {
@@ -267,7 +267,11 @@ pub fn attribute_of(w: &Workload, path: &str) -> (Option<String>, Option<String>
             ("stop", "") => Some(TIER_STOP.to_string()),
             ("start", "") => Some(TIER_START.to_string()),
             ("stop" | "start", inner) => {
-                let map = if block == "stop" { TIER_STOP } else { TIER_START };
+                let map = if block == "stop" {
+                    TIER_STOP
+                } else {
+                    TIER_START
+                };
                 let attr = match inner {
                     "sequence" => TIER_SEQUENCE,
                     "synchronous" => TIER_SYNCHRONIZATION,
@@ -312,7 +316,10 @@ pub fn attribute_of(w: &Workload, path: &str) -> (Option<String>, Option<String>
 pub fn is_safe_file_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
@@ -323,7 +330,8 @@ pub fn is_safe_file_name(name: &str) -> bool {
                 .iter()
                 .any(|d| d.eq_ignore_ascii_case(stem))
                 || ((stem.len() == 4)
-                    && (stem[..3].eq_ignore_ascii_case("COM") || stem[..3].eq_ignore_ascii_case("LPT"))
+                    && (stem[..3].eq_ignore_ascii_case("COM")
+                        || stem[..3].eq_ignore_ascii_case("LPT"))
                     && stem.as_bytes()[3].is_ascii_digit())
         }
 }
@@ -380,12 +388,19 @@ mod tests {
 
     fn refusal_for(stop: &[(&str, AttributeValue)]) -> String {
         let c = current(vec![
-            (workload_item("Good"), vec![tier_item("Good", "web", &[("TierSequence", s("0"))])]),
+            (
+                workload_item("Good"),
+                vec![tier_item("Good", "web", &[("TierSequence", s("0"))])],
+            ),
             (workload_item("Bad"), vec![tier_item("Bad", "web", stop)]),
         ]);
         let loaded = load(&c, &names());
         assert_eq!(
-            loaded.workloads.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(),
+            loaded
+                .workloads
+                .iter()
+                .map(|w| w.name.as_str())
+                .collect::<Vec<_>>(),
             ["Good"],
             "{:?}",
             loaded.refused
@@ -402,16 +417,34 @@ mod tests {
         let win = ("TierStopOverrideOperatingSystem", s("Windows"));
         let file = |f: &str| ("TierStopOverrideFilename", s(f));
         for (stop, want) in [
-            (vec![seq.clone(), file("tmp/keep"), os.clone()], "absolute Linux"),
+            (
+                vec![seq.clone(), file("tmp/keep"), os.clone()],
+                "absolute Linux",
+            ),
             (vec![seq.clone(), file("/tmp/{{ssm:x}}"), os.clone()], "`{`"),
-            (vec![seq.clone(), file("/tmp/../etc/keep"), os.clone()], "`..`"),
+            (
+                vec![seq.clone(), file("/tmp/../etc/keep"), os.clone()],
+                "`..`",
+            ),
             (vec![seq.clone(), file("\\\\host\\share\\keep"), win], "UNC"),
-            (vec![seq.clone(), ("InterTierOrchestrationDelay", s("-5"))], "non-negative"),
-            (vec![seq.clone(), ("InterTierOrchestrationDelay", s("4294967295"))], "maximum"),
+            (
+                vec![seq.clone(), ("InterTierOrchestrationDelay", s("-5"))],
+                "non-negative",
+            ),
+            (
+                vec![
+                    seq.clone(),
+                    ("InterTierOrchestrationDelay", s("4294967295")),
+                ],
+                "maximum",
+            ),
             (vec![("TierSequence", s("zero"))], "\"zero\""),
         ] {
             let r = refusal_for(&stop);
-            assert!(r.starts_with("TL item SpecName `Bad`, TierTagValue `web`: attribute `TierStop."), "{r}");
+            assert!(
+                r.starts_with("TL item SpecName `Bad`, TierTagValue `web`: attribute `TierStop."),
+                "{r}"
+            );
             assert!(r.contains(want), "{want}: {r}");
         }
     }
@@ -419,19 +452,28 @@ mod tests {
     #[test]
     fn bad_names_and_kill_switch_are_refused() {
         let mut w = workload_item("Bad");
-        w.insert("DisableAllSchedulingActions".into(), AttributeValue::Bool(true));
+        w.insert(
+            "DisableAllSchedulingActions".into(),
+            AttributeValue::Bool(true),
+        );
         let web = |n: &str| vec![tier_item(n, "web", &[("TierSequence", s("0"))])];
         let c = current(vec![(workload_item("Good"), web("Good")), (w, web("Bad"))]);
         let loaded = load(&c, &names());
         assert_eq!(loaded.workloads.len(), 1);
         let r = loaded.refused[0].to_string();
-        assert!(r.starts_with("WL item SpecName `Bad`: attribute `DisableAllSchedulingActions`"), "{r}");
+        assert!(
+            r.starts_with("WL item SpecName `Bad`: attribute `DisableAllSchedulingActions`"),
+            "{r}"
+        );
 
         let c = current(vec![(workload_item("../x"), web("../x"))]);
         let loaded = load(&c, &names());
         assert!(loaded.workloads.is_empty());
         let r = loaded.refused[0].to_string();
-        assert!(r.contains("attribute `SpecName`") && r.contains("workload name"), "{r}");
+        assert!(
+            r.contains("attribute `SpecName`") && r.contains("workload name"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -441,7 +483,14 @@ mod tests {
         let t = vec![tier_item("Legacy", "web", &[("TierSequence", s("0"))])];
         let loaded = load(&current(vec![(w, t)]), &names());
         assert_eq!(loaded.workloads.len(), 1, "{:?}", loaded.refused);
-        assert!(loaded.warnings.iter().any(|m| m.contains("legacy S3 bucket name")), "{:?}", loaded.warnings);
+        assert!(
+            loaded
+                .warnings
+                .iter()
+                .any(|m| m.contains("legacy S3 bucket name")),
+            "{:?}",
+            loaded.warnings
+        );
     }
 
     #[test]
@@ -449,7 +498,9 @@ mod tests {
         for ok in ["Shop", "a.b-c_d", "BotoTestCase1"] {
             assert!(is_safe_file_name(ok), "{ok}");
         }
-        for bad in ["../x", "a/b", "..", ".hidden", "a\nb", "NUL", "com1.x", "", "a..b", "C:x"] {
+        for bad in [
+            "../x", "a/b", "..", ".hidden", "a\nb", "NUL", "com1.x", "", "a..b", "C:x",
+        ] {
             assert!(!is_safe_file_name(bad), "{bad:?}");
         }
     }

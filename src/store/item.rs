@@ -1051,7 +1051,12 @@ mod tests {
 
     #[test]
     fn kill_switch_fails_closed() {
-        for (v, disabled) in [(json!("0"), false), (json!("1"), true), (json!(1), true), (json!(0), false)] {
+        for (v, disabled) in [
+            (json!("0"), false),
+            (json!("1"), true),
+            (json!(1), true),
+            (json!(0), false),
+        ] {
             let w = with(minimal_workload(), "DisableAllSchedulingActions", v.clone());
             assert_eq!(
                 import(w, vec![]).expect("imports").workload.disabled,
@@ -1059,13 +1064,27 @@ mod tests {
                 "{v}"
             );
         }
-        assert!(!import(minimal_workload(), vec![]).unwrap().workload.disabled);
+        assert!(
+            !import(minimal_workload(), vec![])
+                .unwrap()
+                .workload
+                .disabled
+        );
         // The original ran these; tierctl refuses the workload instead.
-        for v in [json!("true"), json!("yes"), json!(" 1"), json!(""), json!(true), json!(2)] {
+        for v in [
+            json!("true"),
+            json!("yes"),
+            json!(" 1"),
+            json!(""),
+            json!(true),
+            json!(2),
+        ] {
             let w = with(minimal_workload(), "DisableAllSchedulingActions", v.clone());
             let e = import_err(w, vec![]).to_string();
             assert!(
-                e.contains("WorkloadSpecification item `W`: attribute `DisableAllSchedulingActions`"),
+                e.contains(
+                    "WorkloadSpecification item `W`: attribute `DisableAllSchedulingActions`"
+                ),
                 "{v}: {e}"
             );
         }

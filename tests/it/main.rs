@@ -7,6 +7,7 @@ mod concurrency;
 mod elb;
 mod emulator;
 mod iam;
+mod inputs;
 mod notify;
 mod outputs;
 mod plan;
