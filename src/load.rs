@@ -106,7 +106,20 @@ pub struct SpecFile {
 /// Lists the workload files named by `paths`: files as given, folders'
 /// `*.yaml` / `*.yml` entries (not recursive), sorted.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let (files, mut refused) = discover_all(paths)?;
+    if refused.is_empty() {
+        Ok(files)
+    } else {
+        Err(refused.remove(0))
+    }
+}
+
+/// Like [`discover`], but a folder entry that is refused (a link leaving
+/// the folder) is returned as an error of its own while the other files
+/// are still found.
+pub fn discover_all(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<LoadError>), LoadError> {
     let mut files = Vec::new();
+    let mut refused = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
             path: path.clone(),
@@ -129,11 +142,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                 })?;
                 let p = entry.path();
                 if is_yaml_name(&p) {
-                    check_entry(&p, path, &inside)?;
-                    found.push(p);
+                    match check_entry(&p, path, &inside) {
+                        Ok(()) => found.push(p),
+                        Err(e) => refused.push(e),
+                    }
                 }
             }
-            if found.is_empty() {
+            if found.is_empty() && refused.is_empty() {
                 return Err(LoadError::NoWorkloadFiles { dir: path.clone() });
             }
             found.sort();
@@ -143,7 +158,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
         }
     }
     files.dedup();
-    Ok(files)
+    Ok((files, refused))
 }
 
 /// A folder entry: a regular file, or a link that stays inside the folder.
@@ -154,7 +169,10 @@ fn check_entry(p: &Path, dir: &Path, inside: &Path) -> Result<(), LoadError> {
     };
     let meta = std::fs::symlink_metadata(p).map_err(io)?;
     if meta.file_type().is_symlink() {
-        let target = std::fs::canonicalize(p).map_err(io)?;
+        // A dangling link or a loop is reported when the file is read.
+        let Ok(target) = std::fs::canonicalize(p) else {
+            return Ok(());
+        };
         if !target.starts_with(inside) {
             return Err(LoadError::SymlinkOutside {
                 path: p.to_path_buf(),

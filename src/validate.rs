@@ -78,8 +78,13 @@ pub fn check_paths(paths: &[PathBuf]) -> Checked {
     let mut checked = Checked::default();
     let mut files = Vec::new();
     for path in paths {
-        match load::discover(std::slice::from_ref(path)) {
-            Ok(found) => files.extend(found),
+        match load::discover_all(std::slice::from_ref(path)) {
+            Ok((found, refused)) => {
+                files.extend(found);
+                checked
+                    .diagnostics
+                    .extend(refused.iter().map(load_diagnostic));
+            }
             Err(e) => checked.diagnostics.push(load_diagnostic(&e)),
         }
     }

@@ -136,7 +136,12 @@ fn import_one(
     let mut warnings: Vec<String> = item_warnings
         .iter()
         .filter(|w| w.contains(": unknown attribute `"))
-        .map(|w| format!("{}; not imported", crate::text::plain(w)))
+        .map(|w| {
+            format!(
+                "{} is not part of the format; not imported",
+                crate::text::plain(w).replace(": unknown attribute `", ": attribute `")
+            )
+        })
         .collect();
     let text = crate::render::workload_yaml(&workload);
     let file = out_dir.join(format!("{name}.yaml"));

@@ -123,6 +123,17 @@ fn markdown(p: &Planned, offline: bool) -> String {
             "_Offline plan: no AWS calls were made (no credentials); the config diff and the instances are not shown._\n\n"
         });
     }
+    if !p.config.refused.is_empty() {
+        md.push_str("**Refused workloads** (invalid items in DynamoDB; not planned, exit 1):\n\n");
+        for r in &p.config.refused {
+            md.push_str(&format!(
+                "- {}: {}\n",
+                crate::text::code(&r.spec_name),
+                crate::text::cell(&r.to_string())
+            ));
+        }
+        md.push('\n');
+    }
     md.push_str(&crate::report::plan_markdown(&p.plan, &p.specs()));
     md
 }
