@@ -353,6 +353,10 @@ pub fn literal_filter_value(value: &str) -> String {
     out
 }
 
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
 #[cfg(test)]
 mod literal_tests {
     #[test]
@@ -362,8 +366,4 @@ mod literal_tests {
         assert_eq!(super::literal_filter_value("a?c"), "a\\?c");
         assert_eq!(super::literal_filter_value("x\\*"), "x\\\\\\*");
     }
-}
-
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
 }
