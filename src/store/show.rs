@@ -107,7 +107,7 @@ pub fn text(changes: &ChangeSet, ctx: &Context, color: bool) -> String {
             ),
             WorkloadAction::Prune => ("-", format!("prune ({})", summary(w))),
         };
-        let line = format!("{sign} {} {what}", w.name);
+        let line = format!("{sign} {} {what}", crate::text::plain(&w.name));
         let line = match (color, w.action) {
             (false, _) => line,
             (true, WorkloadAction::Create) => line.green().to_string(),
@@ -119,10 +119,10 @@ pub fn text(changes: &ChangeSet, ctx: &Context, color: bool) -> String {
         out.push_str(&line);
         out.push('\n');
         for note in &w.notes {
-            out.push_str(&format!("    note: {note}\n"));
+            out.push_str(&format!("    note: {}\n", crate::text::plain(note)));
         }
         for l in item_diff(w, &ctx.names).lines() {
-            let l = format!("    {l}");
+            let l = format!("    {}", crate::text::plain(l));
             let l = match (color, l.trim_start().chars().next()) {
                 (true, Some('+')) => l.green().to_string(),
                 (true, Some('-')) => l.red().to_string(),

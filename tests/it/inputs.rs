@@ -345,6 +345,16 @@ fn run_from_dynamodb_runs_the_good_workload_and_refuses_each_bad_one() {
     }
     assert!(out.contains("skipped: invalid configuration"), "{out}");
 
+    // Named, a refused workload is refused, not "unknown".
+    let (code, out, err) = run(emu
+        .tierctl_in(dir.path())
+        .args(["plan", "stop", "Relative", "--from", "dynamodb"]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("SpecName `Relative`") && !err.contains("unknown workload"),
+        "{err}"
+    );
+
     // import: every bad workload reported, no file written for it; the good one written.
     let out_dir = dir.path().join("imported");
     emu.clear_calls();
@@ -506,4 +516,38 @@ fn validate_does_not_hang_on_fifos_or_links_to_devices() {
     );
     assert!(start.elapsed() < Duration::from_secs(20));
     let _ = Path::new(&fifo);
+}
+
+#[test]
+fn names_from_aws_cannot_break_out_of_terminal_or_markdown() {
+    let emu = Emulator::start();
+    // What EC2 stores (XML 1.0 text: newlines and bidi overrides, not ESC).
+    let evil = "evil`name\n```\n# injected \u{202e}txt.exe";
+    emu.seed(json!({"region": REGION, "vpc": VPC, "workloads": [{
+        "workloadTag": {"key": "App", "value": "shop"}, "tierTagKey": "Role",
+        "tiers": [
+            {"name": "web", "count": 1, "instanceType": "t3.micro", "state": "running"},
+            {"name": "stray", "count": 1, "instanceType": "t3.micro", "state": "running",
+             "extraTags": {"Name": evil}}]}]}));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Shop.yaml"),
+        format!("name: Shop\nregion: {REGION}\nselector:\n  workloadTag: {{ key: App, value: shop }}\n  tierTagKey: Role\n  vpcId: {VPC}\ntiers:\n  - name: web\n    stop: {{ sequence: 0 }}\n    start: {{ sequence: 0 }}\n"),
+    )
+    .unwrap();
+    let specs = dir.path().to_str().unwrap();
+    for format in ["text", "markdown"] {
+        let (code, out, err) = run(emu
+            .tierctl_in(dir.path())
+            .args(["--specs", specs, "-o", format, "plan", "stop", "Shop"]));
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("evil"), "the name is shown: {out}");
+        assert!(!out.contains('\u{202e}'), "{out:?}");
+        assert!(!out.lines().any(|l| l.starts_with("# injected")), "{out}");
+        if format == "markdown" {
+            // Every fence opened is closed: the name did not add one.
+            let fences = out.lines().filter(|l| l.starts_with("```")).count();
+            assert_eq!(fences % 2, 0, "{out}");
+        }
+    }
 }
