@@ -29,6 +29,24 @@ pub enum LoadError {
         /// The folder.
         dir: PathBuf,
     },
+    /// Not a regular file (a FIFO, a device, a socket): never opened for reading.
+    #[error("{}: is a {kind}, not a regular file; workload files must be regular files", path.display())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A symbolic link in a folder points outside that folder.
+    #[error("{}: symbolic link to {}, outside {}; links in a specs folder must stay inside it", path.display(), target.display(), dir.display())]
+    SymlinkOutside {
+        /// The link.
+        path: PathBuf,
+        /// Where it leads.
+        target: PathBuf,
+        /// The folder being read.
+        dir: PathBuf,
+    },
     /// Larger than any workload spec could be.
     #[error("{}: file is {size} bytes; workload files are limited to {} bytes", path.display(), crate::load::MAX_FILE_BYTES)]
     TooLarge {
@@ -71,6 +89,8 @@ impl LoadError {
         match self {
             LoadError::Io { path, .. }
             | LoadError::IsDirectory { path }
+            | LoadError::NotRegular { path, .. }
+            | LoadError::SymlinkOutside { path, .. }
             | LoadError::TooLarge { path, .. }
             | LoadError::Binary { path }
             | LoadError::NotUtf8 { path, .. }

@@ -25,6 +25,10 @@ pub struct PlanOutput<'a> {
     pub plan: &'a Plan,
     /// Counts over the plan.
     pub summary: Summary,
+    /// Workloads of the tables refused by the checks (`--from dynamodb`);
+    /// the command exits 1 when there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<crate::store::config::Refusal>,
 }
 
 /// `tierctl run -o json`.

@@ -50,6 +50,11 @@
 //!   generated from them (`schema/`).
 //! - [`render`]: deterministic YAML writing, the inverse of [`load`]'s
 //!   parser (used to write workload files).
+//! - [`text`]: escaping of text tierctl did not validate (names from AWS,
+//!   guest output, error messages) for terminals, Markdown and SNS.
+//! - [`store`]: the original tool's DynamoDB item format, diff, sync,
+//!   import; [`store::config`] reads the tables' workloads through the same
+//!   checks as files and refuses bad ones by table, `SpecName` and attribute.
 //! - [`output`]: output formats, colour decisions, rendering of diagnostics.
 //! - [`exit`]: the exit codes and their meaning.
 //! - [`error`]: typed errors naming the file, table or AWS call they concern.
@@ -73,6 +78,7 @@ pub mod render;
 pub mod report;
 pub mod spec;
 pub mod store;
+pub mod text;
 pub mod validate;
 
 /// Where the configuration tables are.

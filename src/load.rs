@@ -20,6 +20,14 @@ use crate::error::LoadError;
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// Deepest nesting accepted; the spec itself is four levels deep.
 pub const MAX_DEPTH: usize = 32;
+/// Most YAML nodes (scalars, lists, mappings) in one file; a workload of 99
+/// tiers with every field set has about 3,000.
+pub const MAX_NODES: usize = 20_000;
+/// Longest mapping key; the spec's keys are field and profile names.
+pub const MAX_KEY_CHARS: usize = 256;
+/// Longest path to a node (all its keys together), which bounds the memory
+/// the position index takes: at most `MAX_NODES` paths of this length.
+pub const MAX_PATH_BYTES: usize = 1024;
 
 /// A 1-based line and column in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -51,6 +59,15 @@ pub struct Document {
 }
 
 impl Document {
+    /// A document built from data rather than text (a typed workload, an
+    /// item): every position is unknown (0:0).
+    pub fn from_value(value: Value) -> Document {
+        Document {
+            value,
+            positions: BTreeMap::new(),
+        }
+    }
+
     /// Position of the value at a JSON pointer, or of its nearest ancestor.
     pub fn value_pos(&self, pointer: &str) -> Pos {
         self.lookup(pointer).map(|n| n.value).unwrap_or_default()
@@ -89,7 +106,20 @@ pub struct SpecFile {
 /// Lists the workload files named by `paths`: files as given, folders'
 /// `*.yaml` / `*.yml` entries (not recursive), sorted.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let (files, mut refused) = discover_all(paths)?;
+    if refused.is_empty() {
+        Ok(files)
+    } else {
+        Err(refused.remove(0))
+    }
+}
+
+/// Like [`discover`], but a folder entry that is refused (a link leaving
+/// the folder) is returned as an error of its own while the other files
+/// are still found.
+pub fn discover_all(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<LoadError>), LoadError> {
     let mut files = Vec::new();
+    let mut refused = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
             path: path.clone(),
@@ -101,6 +131,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                 path: path.clone(),
                 source,
             })?;
+            let inside = std::fs::canonicalize(path).map_err(|source| LoadError::Io {
+                path: path.clone(),
+                source,
+            })?;
             for entry in entries {
                 let entry = entry.map_err(|source| LoadError::Io {
                     path: path.clone(),
@@ -108,10 +142,13 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                 })?;
                 let p = entry.path();
                 if is_yaml_name(&p) {
-                    found.push(p);
+                    match check_entry(&p, path, &inside) {
+                        Ok(()) => found.push(p),
+                        Err(e) => refused.push(e),
+                    }
                 }
             }
-            if found.is_empty() {
+            if found.is_empty() && refused.is_empty() {
                 return Err(LoadError::NoWorkloadFiles { dir: path.clone() });
             }
             found.sort();
@@ -121,7 +158,55 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
         }
     }
     files.dedup();
-    Ok(files)
+    Ok((files, refused))
+}
+
+/// A folder entry: a regular file, or a link that stays inside the folder.
+fn check_entry(p: &Path, dir: &Path, inside: &Path) -> Result<(), LoadError> {
+    let io = |source| LoadError::Io {
+        path: p.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::symlink_metadata(p).map_err(io)?;
+    if meta.file_type().is_symlink() {
+        // A dangling link or a loop is reported when the file is read.
+        let Ok(target) = std::fs::canonicalize(p) else {
+            return Ok(());
+        };
+        if !target.starts_with(inside) {
+            return Err(LoadError::SymlinkOutside {
+                path: p.to_path_buf(),
+                target,
+                dir: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What a non-regular file is, for messages.
+fn file_kind(ft: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "FIFO (named pipe)";
+        }
+        if ft.is_char_device() {
+            return "character device";
+        }
+        if ft.is_block_device() {
+            return "block device";
+        }
+        if ft.is_socket() {
+            return "socket";
+        }
+    }
+    if ft.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
 }
 
 fn is_yaml_name(p: &Path) -> bool {
@@ -151,10 +236,17 @@ pub fn read_text(path: &Path) -> Result<String, LoadError> {
         path: path.to_path_buf(),
         source,
     };
+    // Look before opening: opening a FIFO for reading blocks until a writer comes.
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_dir() {
         return Err(LoadError::IsDirectory {
             path: path.to_path_buf(),
+        });
+    }
+    if !meta.is_file() {
+        return Err(LoadError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(meta.file_type()),
         });
     }
     if meta.len() > MAX_FILE_BYTES {
@@ -163,7 +255,36 @@ pub fn read_text(path: &Path) -> Result<String, LoadError> {
             size: meta.len(),
         });
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+    // The file may be swapped between the look and the open: open without
+    // blocking, check what was opened, and read at most the cap.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(LoadError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(meta.file_type()),
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE_BYTES) as usize);
+    {
+        use std::io::Read;
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+        });
+    }
     if bytes.contains(&0) {
         return Err(LoadError::Binary {
             path: path.to_path_buf(),
@@ -243,6 +364,7 @@ pub fn parse_yaml(text: &str) -> Result<Document, ParseError> {
     let mut root: Option<Value> = None;
     let mut documents = 0;
     let mut last = Pos { line: 1, column: 1 };
+    let mut nodes = 0usize;
 
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
@@ -256,6 +378,18 @@ pub fn parse_yaml(text: &str) -> Result<Document, ParseError> {
         })?;
         let pos = pos_of(&span);
         last = pos;
+        if matches!(
+            event,
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..)
+        ) {
+            nodes += 1;
+            if nodes > MAX_NODES {
+                return Err((
+                    pos,
+                    format!("more than {MAX_NODES} YAML nodes; a workload file is far smaller"),
+                ));
+            }
+        }
         match event {
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -281,6 +415,9 @@ pub fn parse_yaml(text: &str) -> Result<Document, ParseError> {
                         return Err((pos, "tags are not supported on keys".into()));
                     }
                     let key = value.into_owned();
+                    if key.chars().count() > MAX_KEY_CHARS {
+                        return Err((pos, format!("a key longer than {MAX_KEY_CHARS} characters")));
+                    }
                     if key == "<<" && style == ScalarStyle::Plain {
                         return Err((
                             pos,
@@ -307,6 +444,12 @@ pub fn parse_yaml(text: &str) -> Result<Document, ParseError> {
                     }
                     seen.insert(key.clone(), pos);
                     let child = child_pointer(pointer, &key);
+                    if child.len() > MAX_PATH_BYTES {
+                        return Err((
+                            pos,
+                            format!("keys nested more than {MAX_PATH_BYTES} bytes deep"),
+                        ));
+                    }
                     positions.insert(
                         child,
                         NodePos {
@@ -672,6 +815,60 @@ mod tests {
         // Far deeper input is stopped by the parser's own limit, still an error.
         let (_, msg) = err(&"[".repeat(100_000));
         assert!(msg.contains("recursion limit"), "{msg}");
+    }
+
+    #[test]
+    fn node_key_and_path_limits() {
+        let many = "[".to_string() + &"1,".repeat(MAX_NODES) + "1]";
+        assert!(err(&many).1.contains("more than 20000 YAML nodes"));
+        let long = format!("{}: 1\n", "k".repeat(MAX_KEY_CHARS + 1));
+        assert!(err(&long).1.contains("key longer than 256"));
+        let mut deep = String::new();
+        for level in 0..6 {
+            deep.push_str(&"  ".repeat(level));
+            deep.push_str(&"k".repeat(200));
+            deep.push_str(":\n");
+        }
+        deep.push_str(&"  ".repeat(6));
+        deep.push_str("x: 1\n");
+        assert!(err(&deep).1.contains("nested more than 1024 bytes"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_and_escaping_links_are_refused_without_blocking() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.yaml");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = read_text(&fifo).unwrap_err().to_string();
+        assert!(
+            e.contains("is a FIFO (named pipe), not a regular file"),
+            "{e}"
+        );
+        let e = read_text(Path::new("/dev/null")).unwrap_err().to_string();
+        assert!(e.contains("character device"), "{e}");
+
+        let specs = dir.path().join("specs");
+        std::fs::create_dir(&specs).unwrap();
+        std::fs::write(specs.join("a.yaml"), "name: a\n").unwrap();
+        symlink(specs.join("a.yaml"), specs.join("b.yaml")).unwrap();
+        assert_eq!(discover(std::slice::from_ref(&specs)).unwrap().len(), 2);
+        symlink("/dev/zero", specs.join("zero.yaml")).unwrap();
+        let e = discover(std::slice::from_ref(&specs))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("zero.yaml: symbolic link to /dev/zero, outside"),
+            "{e}"
+        );
+        std::fs::remove_file(specs.join("zero.yaml")).unwrap();
+        symlink(&fifo, specs.join("p.yaml")).unwrap();
+        let e = discover(std::slice::from_ref(&specs))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("outside"), "{e}");
     }
 
     #[test]

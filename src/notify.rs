@@ -287,7 +287,7 @@ fn instance_line(o: &Outcome, names: &BTreeMap<String, String>) -> String {
 fn one_line(s: &str, max: usize) -> String {
     let flat: String = s
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if crate::text::is_unsafe(c) { ' ' } else { c })
         .collect();
     if flat.chars().count() <= max {
         return flat;

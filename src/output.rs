@@ -119,9 +119,14 @@ fn text_diagnostic(d: &Diagnostic, color: bool) -> String {
     let path = if d.path.is_empty() {
         String::new()
     } else {
-        format!("{}: ", d.path)
+        format!("{}: ", crate::text::plain(&d.path))
     };
-    format!("{}: {label}: {path}{}", location(d), d.message)
+    // Values quoted in messages come from the file: never raw control characters on a terminal.
+    format!(
+        "{}: {label}: {path}{}",
+        crate::text::plain(&location(d)),
+        crate::text::plain(&d.message)
+    )
 }
 
 fn summary_line(c: &Checked) -> String {

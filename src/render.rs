@@ -341,7 +341,13 @@ k: []
         let long = "k".repeat(2000);
         let v = json!([{ long.clone(): {"a": 1}, "b": [long.clone()] }]);
         assert!(to_yaml(&v).starts_with("- ? kkk"));
-        assert_eq!(round_trip(&v), v);
+        // The loader refuses keys that long (memory bound); the writer still writes valid YAML.
+        assert!(
+            parse_yaml(&to_yaml(&v))
+                .unwrap_err()
+                .1
+                .contains("key longer than")
+        );
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn workload_text(
 ) {
     out.push_str(&p.bold(format!("{action} {} ({})\n", w.name, w.region)));
     if let Some(reason) = &w.skipped {
-        out.push_str(&format!("  skipped: {reason}\n"));
+        out.push_str(&format!("  skipped: {}\n", crate::text::plain(reason)));
         return;
     }
     if !w.observed {
@@ -130,7 +130,7 @@ fn workload_text(
 
 fn label(id: &str, name: &Option<String>) -> String {
     match name {
-        Some(n) => format!("{id} {n}"),
+        Some(n) => format!("{id} {}", crate::text::plain(n)),
         None => id.to_string(),
     }
 }
@@ -312,10 +312,11 @@ pub fn plan_markdown(plan: &Plan, specs: &[&Workload]) -> String {
             ));
         }
         out.push_str(&format!(
-            "<details><summary><code>{}</code> ({}): {}</summary>\n\n```text\n{tree}```\n</details>\n\n",
-            w.name,
+            "<details><summary><code>{}</code> ({}): {}</summary>\n\n```text\n{}```\n</details>\n\n",
+            crate::text::cell(&w.name),
             w.region,
-            summary_line(&w.summary(), action)
+            summary_line(&w.summary(), action),
+            crate::text::in_fence(&tree)
         ));
     }
     out
@@ -361,7 +362,7 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
             seconds(w.elapsed_ms)
         )));
         if let Some(why) = &w.skipped {
-            out.push_str(&format!("  skipped: {why}\n"));
+            out.push_str(&format!("  skipped: {}\n", crate::text::plain(why)));
         }
         let mut tiers: Vec<&str> = Vec::new();
         for o in &w.outcomes {
@@ -379,7 +380,7 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                             "    {} {}: {}\n",
                             o.instance,
                             o.status.words(),
-                            o.detail.as_deref().unwrap_or_default()
+                            crate::text::plain(o.detail.as_deref().unwrap_or_default())
                         )
                     }
                     _ if o.new_type.is_some() || !o.load_balancers.is_empty() => {
@@ -436,8 +437,9 @@ pub fn run_markdown(report: &RunReport) -> String {
             None => counts(w.outcomes.iter()),
         };
         out.push_str(&format!(
-            "| `{}` | {result} | {} |\n",
-            w.name,
+            "| {} | {} | {} |\n",
+            crate::text::code(&w.name),
+            crate::text::cell(&result),
             seconds(w.elapsed_ms)
         ));
     }
@@ -454,12 +456,12 @@ pub fn run_markdown(report: &RunReport) -> String {
         out.push_str("\n<details><summary>Instances that need attention</summary>\n\n| workload | tier | instance | status | detail |\n|---|---|---|---|---|\n");
         for o in attention {
             out.push_str(&format!(
-                "| `{}` | `{}` | `{}` | {} | {} |\n",
-                o.workload,
-                o.tier,
-                o.instance,
+                "| {} | {} | {} | {} | {} |\n",
+                crate::text::code(&o.workload),
+                crate::text::code(&o.tier),
+                crate::text::code(&o.instance),
                 o.status.words(),
-                o.detail.as_deref().unwrap_or_default().replace('|', "\\|")
+                crate::text::cell(o.detail.as_deref().unwrap_or_default())
             ));
         }
         out.push_str("\n</details>\n");

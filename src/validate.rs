@@ -78,8 +78,13 @@ pub fn check_paths(paths: &[PathBuf]) -> Checked {
     let mut checked = Checked::default();
     let mut files = Vec::new();
     for path in paths {
-        match load::discover(std::slice::from_ref(path)) {
-            Ok(found) => files.extend(found),
+        match load::discover_all(std::slice::from_ref(path)) {
+            Ok((found, refused)) => {
+                files.extend(found);
+                checked
+                    .diagnostics
+                    .extend(refused.iter().map(load_diagnostic));
+            }
             Err(e) => checked.diagnostics.push(load_diagnostic(&e)),
         }
     }
@@ -144,6 +149,59 @@ pub fn check_files(files: &[SpecFile]) -> Checked {
     checked
 }
 
+/// Checks a typed workload with the same schema and semantic rules as a
+/// file, whatever its source (DynamoDB items, the tables' current state,
+/// what `import` is about to write). Diagnostics name `origin` as their
+/// file and carry no position; the file-name rule does not apply.
+pub fn check_workload(w: &Workload, origin: &str) -> Vec<Diagnostic> {
+    let value = match serde_json::to_value(w) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![Diagnostic {
+                file: origin.to_string(),
+                line: 0,
+                column: 0,
+                severity: Severity::Error,
+                path: String::new(),
+                message: format!("cannot be represented as a workload: {e}"),
+            }];
+        }
+    };
+    let doc = Document::from_value(value);
+    let mut f = Findings {
+        label: origin.to_string(),
+        stem: None,
+        doc: &doc,
+        out: Vec::new(),
+    };
+    schema_rules(&mut f);
+    semantic_rules(&mut f);
+    let mut out = f.out;
+    out.sort();
+    out.dedup();
+    out
+}
+
+impl Checked {
+    /// `--strict`: every warning becomes an error.
+    pub fn strict(&mut self) {
+        strict(&mut self.diagnostics);
+        if self.errors() > 0 {
+            self.workloads.clear();
+        }
+    }
+}
+
+/// Turns warnings into errors (`--strict`).
+pub fn strict(diagnostics: &mut [Diagnostic]) {
+    for d in diagnostics {
+        if d.severity == Severity::Warning {
+            d.severity = Severity::Error;
+            d.message = format!("{} (a warning, an error with --strict)", d.message);
+        }
+    }
+}
+
 /// A load failure as a diagnostic.
 pub fn load_diagnostic(e: &LoadError) -> Diagnostic {
     let pos = e.pos().unwrap_or_default();
@@ -158,15 +216,24 @@ pub fn load_diagnostic(e: &LoadError) -> Diagnostic {
 }
 
 struct Findings<'a> {
-    file: &'a Path,
+    /// What the diagnostics name as their file (a path, or a table item).
+    label: String,
+    /// The file stem the workload name must equal; `None` for non-file sources.
+    stem: Option<String>,
     doc: &'a Document,
     out: Vec<Diagnostic>,
 }
 
 impl<'a> Findings<'a> {
-    fn new(file: &'a Path, doc: &'a Document) -> Self {
+    fn new(file: &Path, doc: &'a Document) -> Self {
         Findings {
-            file,
+            label: file.display().to_string(),
+            stem: Some(
+                file.file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
             doc,
             out: Vec::new(),
         }
@@ -174,7 +241,7 @@ impl<'a> Findings<'a> {
 
     fn push(&mut self, severity: Severity, pointer: &str, pos: Pos, message: String) {
         self.out.push(Diagnostic {
-            file: self.file.display().to_string(),
+            file: self.label.clone(),
             line: pos.line,
             column: pos.column,
             severity,
@@ -314,6 +381,15 @@ fn semantic_rules(f: &mut Findings<'_>) {
                     &format!("{t}/name"),
                     "tier name must not be empty or start/end with spaces".into(),
                 );
+            } else if let Some(c) = unprintable(name) {
+                f.error(
+                    &format!("{t}/name"),
+                    format!(
+                        "tier name `{}` contains {}; names must be plain printable text",
+                        name.escape_debug(),
+                        describe_char(c)
+                    ),
+                );
             }
         }
         let has = |k: &str| f.doc.value.pointer(&format!("{t}/{k}")).is_some();
@@ -373,14 +449,10 @@ fn semantic_rules(f: &mut Findings<'_>) {
 
 fn workload_rules(f: &mut Findings<'_>) {
     if let Some(name) = f.str_at("/name") {
-        let stem = f
-            .file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default();
+        let stem = f.stem.clone();
         if !is_workload_name(name) {
-            f.error("/name", format!("workload name `{name}` must be 1-128 letters, digits, `_`, `-` or `.`, starting with a letter or digit"));
-        } else if name != stem {
+            f.error("/name", format!("workload name `{}` must be 1-128 letters, digits, `_`, `-` or `.`, starting with a letter or digit", name.escape_debug()));
+        } else if let Some(stem) = stem.filter(|s| s != name) {
             f.error("/name", format!("workload name `{name}` must equal the file name `{stem}` (rename the file to `{name}.yaml`)"));
         }
     }
@@ -401,8 +473,46 @@ fn workload_rules(f: &mut Findings<'_>) {
                 );
             } else if key.trim().is_empty() {
                 f.error(key_ptr, "tag key must not be blank".into());
+            } else if let Some(c) = unprintable(key) {
+                f.error(
+                    key_ptr,
+                    format!(
+                        "tag key `{}` contains {}; tag keys must be plain printable text",
+                        key.escape_debug(),
+                        describe_char(c)
+                    ),
+                );
             }
         }
+    }
+    if let Some(value) = f.str_at("/selector/workloadTag/value") {
+        if let Some(c) = unprintable(value) {
+            f.error(
+                "/selector/workloadTag/value",
+                format!(
+                    "tag value `{}` contains {}; tag values must be plain printable text",
+                    value.escape_debug(),
+                    describe_char(c)
+                ),
+            );
+        } else if value.is_empty() {
+            f.warning(
+                "/selector/workloadTag/value",
+                "the workload tag value is empty: every instance whose tag has an empty value belongs to the workload".into(),
+            );
+        }
+    }
+    if let Some(prefix) = f.str_at("/ssm/outputKeyPrefix")
+        && let Some(c) = unprintable(prefix)
+    {
+        f.error(
+            "/ssm/outputKeyPrefix",
+            format!(
+                "key prefix `{}` contains {}; use plain printable text",
+                prefix.escape_debug(),
+                describe_char(c)
+            ),
+        );
     }
     match f.str_at("/selector/vpcId") {
         Some(vpc) if !is_vpc_id(vpc) => {
@@ -421,10 +531,13 @@ fn workload_rules(f: &mut Findings<'_>) {
     {
         f.error("/notify/snsTopic", format!("`{topic}` is not a valid SNS topic name (1-256 letters, digits, `_`, `-`; optional `.fifo`)"));
     }
-    if let Some(bucket) = f.str_at("/ssm/outputBucket")
-        && !is_bucket_name(bucket)
-    {
-        f.error("/ssm/outputBucket", format!("`{bucket}` is not a valid S3 bucket name (3-63 lowercase letters, digits, `.`, `-`)"));
+    if let Some(bucket) = f.str_at("/ssm/outputBucket") {
+        if is_bucket_name(bucket) {
+        } else if is_legacy_bucket_name(bucket) {
+            f.warning("/ssm/outputBucket", format!("`{bucket}` is a legacy S3 bucket name (capitals or `_`, allowed in us-east-1 before March 2018): it works for an existing bucket, but no new bucket can have it"));
+        } else {
+            f.error("/ssm/outputBucket", format!("`{}` is not a valid S3 bucket name (3-63 lowercase letters, digits, `.`, `-`; legacy names may also have capitals and `_`)", bucket.escape_debug()));
+        }
     }
     if f.doc.value.pointer("/disabled") == Some(&Value::Bool(true)) {
         f.warning(
@@ -443,6 +556,11 @@ pub const OVERRIDE_PATH_EXTRA_CHARS: &str = " ._-/\\:+,=@";
 
 /// Why an override path is unusable for `os` (`linux`, `windows` or unknown), if it is.
 pub fn override_path_problem(path: &str, os: Option<&str>) -> Option<String> {
+    if path.starts_with("\\\\") || path.starts_with("//") {
+        return Some(format!(
+            "override file `{path}` is a UNC or device path (`\\\\host\\share`, `\\\\.\\`, `\\\\?\\`): checking it would make the instance contact another host; use a local absolute path"
+        ));
+    }
     if let Some(bad) = path
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || OVERRIDE_PATH_EXTRA_CHARS.contains(*c)))
@@ -467,10 +585,82 @@ pub fn override_path_problem(path: &str, os: Option<&str>) -> Option<String> {
             "override file `{path}` must be an absolute Linux path (starting with `/`)"
         )),
         Some("windows") if !is_absolute_windows(path) => Some(format!(
-            "override file `{path}` must be an absolute Windows path (`C:\\...` or `\\\\server\\share\\...`)"
+            "override file `{path}` must be an absolute Windows path on a local drive (`C:\\...`)"
         )),
+        Some("linux") => linux_path_problem(path),
+        Some("windows") => windows_path_problem(path),
         _ => None,
     }
+}
+
+fn linux_path_problem(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    if segments.iter().any(|s| *s == "." || *s == "..") {
+        return Some(format!(
+            "override file `{path}` must be normalised: no `.` or `..` segments"
+        ));
+    }
+    if segments.iter().any(|s| s.is_empty()) {
+        return Some(format!(
+            "override file `{path}` must be normalised: no empty segment (`//`) and no trailing `/`"
+        ));
+    }
+    if matches!(
+        segments.first(),
+        Some(&"dev") | Some(&"proc") | Some(&"sys")
+    ) {
+        return Some(format!(
+            "override file `{path}` is under /{}: a device or kernel file is not an override file",
+            segments[0]
+        ));
+    }
+    None
+}
+
+/// Names Windows reserves for devices in every folder (`NUL`, `COM1.txt`...).
+const WINDOWS_DEVICES: &[&str] = &[
+    "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "COM0", "COM1", "COM2", "COM3", "COM4",
+    "COM5", "COM6", "COM7", "COM8", "COM9", "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6",
+    "LPT7", "LPT8", "LPT9",
+];
+
+fn windows_path_problem(path: &str) -> Option<String> {
+    let rest = &path[3..];
+    if rest.contains(':') {
+        return Some(format!(
+            "override file `{path}` has a `:` after the drive (an alternate data stream or device): use a plain path"
+        ));
+    }
+    let segments: Vec<&str> = rest.split(['\\', '/']).collect();
+    if segments.iter().any(|s| *s == "." || *s == "..") {
+        return Some(format!(
+            "override file `{path}` must be normalised: no `.` or `..` segments"
+        ));
+    }
+    if segments.iter().any(|s| s.is_empty()) {
+        return Some(format!(
+            "override file `{path}` must be normalised: no empty segment and no trailing separator"
+        ));
+    }
+    if let Some(dev) = segments.iter().find(|s| {
+        let stem = s.split('.').next().unwrap_or_default().trim_end();
+        WINDOWS_DEVICES.iter().any(|d| d.eq_ignore_ascii_case(stem))
+    }) {
+        return Some(format!(
+            "override file `{path}` names the Windows device `{dev}`: use a plain file name"
+        ));
+    }
+    None
+}
+
+/// The first character that is not plain printable text: control
+/// characters (C0, DEL, C1) and invisible formatting (bidirectional
+/// overrides, zero-width characters, BOM) that make a name read as another.
+pub fn unprintable(s: &str) -> Option<char> {
+    s.chars().find(|c| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    })
 }
 
 fn describe_char(c: char) -> String {
@@ -486,8 +676,7 @@ fn describe_char(c: char) -> String {
 
 fn is_absolute_windows(p: &str) -> bool {
     let b = p.as_bytes();
-    (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
-        || (p.starts_with("\\\\") && p.len() > 2)
+    b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/')
 }
 
 fn is_workload_name(s: &str) -> bool {
@@ -552,6 +741,14 @@ fn is_topic_name(s: &str) -> bool {
         && base
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Names S3 served in us-east-1 before March 2018: up to 255 characters,
+/// letters of either case, digits, `.`, `-` and `_`.
+fn is_legacy_bucket_name(s: &str) -> bool {
+    (3..=255).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
 }
 
 fn is_bucket_name(s: &str) -> bool {
@@ -726,7 +923,44 @@ tiers:
                 .contains("absolute Windows")
         );
         assert!(override_path_problem("C:\\ignore.txt", Some("windows")).is_none());
-        assert!(override_path_problem("\\\\srv\\share\\keep", Some("windows")).is_none());
+        for bad in [
+            "\\\\srv\\share\\keep",
+            "\\\\?\\C:\\keep",
+            "\\\\.\\pipe\\x",
+            "//srv/share/keep",
+        ] {
+            let why = override_path_problem(bad, Some("windows")).expect(bad);
+            assert!(why.contains("UNC"), "{why}");
+        }
+        for bad in [
+            "C:\\a\\..\\b",
+            "C:\\a\\.\\b",
+            "C:\\a\\\\b",
+            "C:\\NUL",
+            "C:\\dir\\com1.txt",
+            "C:\\a:stream",
+            "C:keep",
+        ] {
+            assert!(
+                override_path_problem(bad, Some("windows")).is_some(),
+                "{bad:?} accepted"
+            );
+        }
+        for bad in [
+            "/tmp/../etc/x",
+            "/tmp/./x",
+            "/tmp//x",
+            "/tmp/x/",
+            "/dev/null",
+            "/proc/1/x",
+        ] {
+            assert!(
+                override_path_problem(bad, Some("linux")).is_some(),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(override_path_problem("/tmp/{{ssm:secret}}", Some("linux")).is_some());
+        assert!(override_path_problem("C:\\Users\\keep.txt", Some("windows")).is_none());
         assert!(override_path_problem("/tmp/Stop Override-1.txt", Some("linux")).is_none());
         let e = errors(&GOOD.replace("/tmp/StopOverride", "'/tmp/x; rm -rf /'"));
         assert!(e.iter().any(|m| m.contains("contains `;`")), "{e:?}");
@@ -838,6 +1072,91 @@ tiers:
             .replace("/tmp/StopOverride", "'/tmp/x; rm -rf /'");
         let e = errors(&text);
         assert_eq!(e.len(), 3, "{e:?}");
+    }
+
+    fn typed() -> Workload {
+        check(GOOD).workloads.remove(0).1
+    }
+
+    fn typed_errors(w: &Workload) -> Vec<String> {
+        check_workload(w, "WorkloadSpecification item wl")
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn typed_model_gets_the_same_rules() {
+        let good = typed();
+        assert!(typed_errors(&good).is_empty());
+        let mut w = good.clone();
+        w.tiers[0].stop.as_mut().unwrap().delay_seconds = u32::MAX;
+        let e = typed_errors(&w);
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("tiers[0].stop.delaySeconds") && m.contains("maximum")),
+            "{e:?}"
+        );
+        let mut w = good.clone();
+        w.tiers[0]
+            .stop
+            .as_mut()
+            .unwrap()
+            .override_file
+            .as_mut()
+            .unwrap()
+            .file = "tmp/keep".into();
+        let e = typed_errors(&w);
+        assert!(e.iter().any(|m| m.contains("absolute Linux")), "{e:?}");
+        let mut w = good.clone();
+        w.name = "../x".into();
+        let e = typed_errors(&w);
+        assert!(
+            e.iter().any(|m| m.starts_with("name: workload name")),
+            "{e:?}"
+        );
+        let mut w = good.clone();
+        w.tiers[0].name = "we\u{1b}[2Jb".into();
+        w.selector.workload_tag.value = "a\u{7}".into();
+        let e = typed_errors(&w);
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("tiers[0].name") && m.contains("U+001B")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("selector.workloadTag.value") && m.contains("U+0007")),
+            "{e:?}"
+        );
+        // No file-name rule for items: the name is the key.
+        let mut w = good;
+        w.name = "Other".into();
+        assert!(typed_errors(&w).is_empty());
+    }
+
+    #[test]
+    fn legacy_bucket_names_warn_and_strict_refuses() {
+        let text = format!("{GOOD}ssm: {{ outputBucket: myBucketName }}\n");
+        let mut c = check(&text);
+        assert_eq!(c.errors(), 0, "{:?}", c.diagnostics);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Warning
+                    && d.message.contains("legacy S3 bucket name")),
+            "{:?}",
+            c.diagnostics
+        );
+        c.strict();
+        assert!(c.errors() > 0);
+        assert!(c.workloads.is_empty());
+        let e = errors(&format!("{GOOD}ssm: {{ outputBucket: 'my bucket' }}\n"));
+        assert!(
+            e.iter().any(|m| m.contains("not a valid S3 bucket name")),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl Ec2 {
             .describe_instances()
             .filters(filter(
                 &format!("tag:{}", selector.workload_tag.key),
-                &selector.workload_tag.value,
+                &literal_filter_value(&selector.workload_tag.value),
             ))
             .max_results(1000);
         if let Some(vpc) = &selector.vpc_id {
@@ -330,6 +330,31 @@ where
     }
 }
 
+/// A filter value that matches exactly `value`: EC2 reads `*` and `?` as
+/// wildcards and lets a backslash escape `*`, `?` and `\\`, so a tag value
+/// of `*` would otherwise select every instance that has the key.
+pub fn literal_filter_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        if matches!(c, '*' | '?' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
+}
+
+#[cfg(test)]
+mod literal_tests {
+    #[test]
+    fn wildcards_and_backslashes_are_escaped() {
+        assert_eq!(super::literal_filter_value("shop"), "shop");
+        assert_eq!(super::literal_filter_value("*"), "\\*");
+        assert_eq!(super::literal_filter_value("a?c"), "a\\?c");
+        assert_eq!(super::literal_filter_value("x\\*"), "x\\\\\\*");
+    }
 }

@@ -124,6 +124,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let config = crate::pipeline::config::Config {
         source: crate::pipeline::config::Source::Yaml,
         workloads: workloads.into_iter().map(|(f, w)| (Some(f), w)).collect(),
+        refused: Vec::new(),
     };
     let selection = crate::pipeline::config::Selection {
         all: args.all || args.workloads.is_empty(),

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use crate::error::StoreError;
 use crate::exit::Exit;
 use crate::output::Format;
-use crate::store::{item, sync};
+use crate::store::sync;
 
 use super::Global;
 
@@ -109,46 +109,72 @@ fn import_one(
     force: bool,
 ) -> serde_json::Value {
     let fail = |msg: String| serde_json::json!({"name": name, "error": msg});
-    let Some(witem) = current.workloads.get(name) else {
+    if !current.workloads.contains_key(name) {
         return fail(format!(
-            "no item with SpecName `{name}` in {}",
+            "no item with SpecName `{}` in {}",
+            crate::text::plain(name),
             names.workload
         ));
+    }
+    if !crate::store::config::is_safe_file_name(name) {
+        return fail(format!(
+            "{} item SpecName `{}`: not written: a SpecName must be a plain file name (letters, digits, `_`, `-`, `.`; no `..`, separators or control characters) to be imported",
+            names.workload,
+            crate::text::plain(name)
+        ));
+    }
+    // The same checks as `validate` and `run --from dynamodb`: a workload
+    // they refuse is reported, never written.
+    let (workload, item_warnings) = match crate::store::config::read_one(current, names, name) {
+        Ok(ok) => ok,
+        Err(refusals) => {
+            let why: Vec<String> = refusals.iter().map(|r| r.to_string()).collect();
+            return fail(format!("not imported: {}", why.join("; ")));
+        }
     };
-    let tiers: Vec<item::Item> = current
-        .tiers
-        .get(name)
-        .map(|t| t.values().cloned().collect())
-        .unwrap_or_default();
-    let imported = match item::from_items(witem, &tiers) {
-        Ok(i) => i,
-        Err(e) => return fail(e.to_string()),
-    };
-    let mut warnings: Vec<String> = imported
-        .unknown
+    // Only the unknown attributes: the checks' warnings come again from `validate` below.
+    let mut warnings: Vec<String> = item_warnings
         .iter()
-        .map(|u| {
+        .filter(|w| w.contains(": unknown attribute `"))
+        .map(|w| {
             format!(
-                "{}: attribute `{}` is not part of the format; not imported",
-                u.item, u.attribute
+                "{} is not part of the format; not imported",
+                crate::text::plain(w).replace(": unknown attribute `", ": attribute `")
             )
         })
         .collect();
-    let text = crate::render::workload_yaml(&imported.workload);
+    let text = crate::render::workload_yaml(&workload);
     let file = out_dir.join(format!("{name}.yaml"));
-    // Check the result as `validate` will, so problems show now, not in CI.
-    if let Ok(doc) = crate::load::parse_yaml(&text) {
-        let checked = crate::validate::check_files(&[crate::load::SpecFile {
+    // Check the result exactly as `validate` will read it.
+    let checked = match crate::load::parse_yaml(&text) {
+        Ok(doc) => crate::validate::check_files(&[crate::load::SpecFile {
             path: file.clone(),
             doc,
-        }]);
-        warnings.extend(
-            checked
-                .diagnostics
-                .iter()
-                .map(|d| format!("{}: {}: {}", d.line, d.path, d.message)),
-        );
+        }]),
+        Err((pos, msg)) => {
+            return fail(format!(
+                "not imported: the rendered YAML does not parse at {pos}: {msg}"
+            ));
+        }
+    };
+    if checked.errors() > 0 {
+        let why: Vec<String> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::validate::Severity::Error)
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect();
+        return fail(format!(
+            "not imported: `validate` would reject it: {}",
+            why.join("; ")
+        ));
     }
+    warnings.extend(
+        checked
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}: {}: {}", d.line, d.path, d.message)),
+    );
     let existing = crate::load::read_generated(&file).ok().flatten();
     let written = match existing {
         Some(old) if old == text => false,

@@ -123,6 +123,17 @@ fn markdown(p: &Planned, offline: bool) -> String {
             "_Offline plan: no AWS calls were made (no credentials); the config diff and the instances are not shown._\n\n"
         });
     }
+    if !p.config.refused.is_empty() {
+        md.push_str("**Refused workloads** (invalid items in DynamoDB; not planned, exit 1):\n\n");
+        for r in &p.config.refused {
+            md.push_str(&format!(
+                "- {}: {}\n",
+                crate::text::code(&r.spec_name),
+                crate::text::cell(&r.to_string())
+            ));
+        }
+        md.push('\n');
+    }
     md.push_str(&crate::report::plan_markdown(&p.plan, &p.specs()));
     md
 }
@@ -169,6 +180,13 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             );
         }
         let specs = planned.specs();
+        let refused = planned.config.refused_in(&sel.workloads());
+        for r in &refused {
+            eprintln!(
+                "error: workload {} refused: {r}",
+                crate::text::plain(&r.spec_name)
+            );
+        }
         let text = match format {
             Format::Json => {
                 let doc = crate::json::PlanOutput {
@@ -179,6 +197,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                         .map(|(c, ctx)| show::json(c, ctx)),
                     plan: &planned.plan,
                     summary: planned.plan.summary(),
+                    refused: refused.clone(),
                 };
                 let mut s = serde_json::to_string_pretty(&doc)?;
                 s.push('\n');
@@ -201,12 +220,12 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         };
         std::io::stdout().write_all(text.as_bytes())?;
         step_summary(&markdown(&planned, args.offline))?;
-        Ok(
-            if args.detailed_exitcode && (planned.plan.has_actions() || planned.drift()) {
-                Exit::Changes
-            } else {
-                Exit::Success
-            },
-        )
+        Ok(if !refused.is_empty() {
+            Exit::Error
+        } else if args.detailed_exitcode && (planned.plan.has_actions() || planned.drift()) {
+            Exit::Changes
+        } else {
+            Exit::Success
+        })
     })
 }

@@ -130,7 +130,11 @@ impl Progress for Hooks {
 
 impl RunHooks for Hooks {
     fn refused(&self, workload: &str, why: &str) {
-        eprintln!("error: workload {workload}: {why}");
+        eprintln!(
+            "error: workload {}: {}",
+            crate::text::plain(workload),
+            crate::text::plain(why)
+        );
     }
 
     fn planned(&self, plan: &Plan, specs: &[&Workload]) {

@@ -11,13 +11,16 @@ use super::Global;
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 valid (warnings allowed), 1 invalid or unreadable.\n\
+    after_help = "Exit codes: 0 valid (warnings allowed, unless --strict), 1 invalid or unreadable.\n\
 With GITHUB_ACTIONS=true the default output is `github` (annotations on the pull request)."
 )]
 pub struct Args {
     /// Files or folders to check [default: the --specs folder].
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    /// Treat warnings (legacy or risky values such as a legacy S3 bucket name) as errors.
+    #[arg(long)]
+    strict: bool,
 }
 
 pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -34,7 +37,10 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         None if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") => Format::Github,
         None => Format::Text,
     };
-    let checked = crate::validate::check_paths(&paths);
+    let mut checked = crate::validate::check_paths(&paths);
+    if args.strict {
+        checked.strict();
+    }
     let text = output::render_checked(&checked, format, global.color);
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(if checked.errors() == 0 {

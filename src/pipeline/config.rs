@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::{PipelineError, Session};
 use crate::error::StoreError;
 use crate::spec::Workload;
-use crate::store::{item, sync};
+use crate::store::config as store_config;
+pub use crate::store::config::Refusal;
+use crate::store::sync;
 
 /// Where a run's configuration comes from.
 #[derive(
@@ -39,6 +41,9 @@ pub struct Config {
     pub source: Source,
     /// Every workload of the source.
     pub workloads: Vec<(Option<PathBuf>, Workload)>,
+    /// Workloads of the tables refused by the checks (DynamoDB only): never
+    /// planned nor run; commands report them and exit 1.
+    pub refused: Vec<Refusal>,
 }
 
 impl Config {
@@ -57,6 +62,10 @@ impl Config {
         }
         let mut out: Vec<&Workload> = Vec::new();
         for name in &sel.workloads {
+            // Refused workloads are reported through `refused_in`, not as unknown.
+            if self.refused.iter().any(|r| &r.spec_name == name) {
+                continue;
+            }
             let Some((_, w)) = self.workloads.iter().find(|(_, w)| &w.name == name) else {
                 return Err(PipelineError::UnknownWorkload {
                     name: name.clone(),
@@ -68,6 +77,15 @@ impl Config {
             }
         }
         Ok(out)
+    }
+
+    /// The refusals that concern the selection (every one with `--all`).
+    pub fn refused_in(&self, sel: &Selection) -> Vec<Refusal> {
+        self.refused
+            .iter()
+            .filter(|r| sel.all || sel.workloads.contains(&r.spec_name))
+            .cloned()
+            .collect()
     }
 
     /// The file a workload was read from, if any.
@@ -102,8 +120,10 @@ pub fn load_yaml(
     Ok(checked.workloads)
 }
 
-/// Reads every workload from the configuration tables.
-pub async fn load_dynamodb(session: &Session) -> Result<Vec<Workload>, PipelineError> {
+/// Reads every workload from the configuration tables, each through the
+/// same checks as a file: a workload that fails is refused (with table,
+/// SpecName, TierTagValue and attribute), the others are returned.
+pub async fn load_dynamodb(session: &Session) -> Result<store_config::Loaded, PipelineError> {
     let (db, ctx) = session.config_tables().await?;
     let state = sync::inspect(&db, &ctx.names).await?;
     if let Some(t) = state.missing.first() {
@@ -114,37 +134,37 @@ pub async fn load_dynamodb(session: &Session) -> Result<Vec<Workload>, PipelineE
         .into());
     }
     let current = sync::read_current(&db, &ctx.names, &state).await?;
-    let mut workloads = Vec::new();
-    for (name, w) in &current.workloads {
-        let tiers: Vec<item::Item> = current
-            .tiers
-            .get(name)
-            .map(|t| t.values().cloned().collect())
-            .unwrap_or_default();
-        let imported = item::from_items(w, &tiers).map_err(|source| PipelineError::Item {
-            workload: name.clone(),
-            source: Box::new(source),
-        })?;
-        for u in &imported.unknown {
-            tracing::warn!("{u}");
-        }
-        workloads.push(imported.workload);
+    let loaded = store_config::load(&current, &ctx.names);
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
     }
-    Ok(workloads)
+    for r in &loaded.refused {
+        tracing::debug!("refused: {r}");
+    }
+    Ok(loaded)
 }
 
 /// Loads the configuration from `source`.
 pub async fn load(session: &Session, source: Source) -> Result<Config, PipelineError> {
-    let workloads = match source {
-        Source::Yaml => load_yaml(session, &[])?
-            .into_iter()
-            .map(|(f, w)| (Some(f), w))
-            .collect(),
-        Source::Dynamodb => load_dynamodb(session)
-            .await?
-            .into_iter()
-            .map(|w| (None, w))
-            .collect(),
+    let (workloads, refused) = match source {
+        Source::Yaml => (
+            load_yaml(session, &[])?
+                .into_iter()
+                .map(|(f, w)| (Some(f), w))
+                .collect(),
+            Vec::new(),
+        ),
+        Source::Dynamodb => {
+            let loaded = load_dynamodb(session).await?;
+            (
+                loaded.workloads.into_iter().map(|w| (None, w)).collect(),
+                loaded.refused,
+            )
+        }
     };
-    Ok(Config { source, workloads })
+    Ok(Config {
+        source,
+        workloads,
+        refused,
+    })
 }

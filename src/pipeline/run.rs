@@ -193,7 +193,12 @@ pub async fn run<H: RunHooks>(
             )
         }
     };
-    let (_, selected) = super::plan::configure(session, source, &selection, &intent).await?;
+    let (config, selected) = super::plan::configure(session, source, &selection, &intent).await?;
+    // Workloads of the tables that failed the checks: reported, never run.
+    let invalid = config.refused_in(&selection);
+    for r in &invalid {
+        hooks.refused(&r.spec_name, &r.to_string());
+    }
 
     // One run at a time per workload; a dry run changes nothing, so it takes no lock.
     let names: Vec<String> = selected.iter().map(|w| w.name.clone()).collect();
@@ -263,7 +268,25 @@ pub async fn run<H: RunHooks>(
         hooks.as_ref(),
     )
     .await;
-    let exit = exit_for(&report, !refused.is_empty());
+    for name in invalid
+        .iter()
+        .map(|r| &r.spec_name)
+        .collect::<BTreeSet<_>>()
+    {
+        let why: Vec<String> = invalid
+            .iter()
+            .filter(|r| &r.spec_name == name)
+            .map(|r| r.to_string())
+            .collect();
+        report.workloads.push(WorkloadReport {
+            name: name.clone(),
+            skipped: Some(format!("invalid configuration: {}", why.join("; "))),
+            halted: false,
+            outcomes: Vec::new(),
+            elapsed_ms: 0,
+        });
+    }
+    let exit = exit_for(&report, !refused.is_empty() || !invalid.is_empty());
     Ok(RunOutcome {
         plan,
         specs: selected,

@@ -284,7 +284,24 @@ this repository is {}. Remove the workload from one of them",
     let parsed = cur_w.and_then(|cw| {
         let tiers: Vec<Item> = cur_t.values().cloned().collect();
         match item::from_items(cw, &tiers) {
-            Ok(imported) => Some(imported.workload),
+            // The current state goes through the same checks as every other
+            // source: an invalid one is never taken as "unchanged".
+            Ok(imported) => {
+                let errors: Vec<String> = crate::validate::check_workload(&imported.workload, "")
+                    .into_iter()
+                    .filter(|d| d.severity == crate::validate::Severity::Error)
+                    .map(|d| format!("{}: {}", d.path, d.message))
+                    .collect();
+                if errors.is_empty() {
+                    Some(imported.workload)
+                } else {
+                    notes.push(format!(
+                        "the current items are invalid ({}); they are rewritten",
+                        crate::text::plain(&errors.join("; "))
+                    ));
+                    None
+                }
+            }
             Err(e) => {
                 notes.push(format!(
                     "the current items do not parse ({e}); they are rewritten"

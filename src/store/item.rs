@@ -386,6 +386,7 @@ struct Reader<'a> {
 }
 
 const EXPECT_STRING: &str = "a string (S)";
+const EXPECT_KILL_SWITCH: &str = "absent, \"0\" (enabled) or \"1\" (disabled), as a string (S) or number (N); any other value refuses the workload rather than guess";
 const EXPECT_COUNT: &str = "a non-negative whole number, as a string (S) or number (N)";
 
 impl<'a> Reader<'a> {
@@ -536,12 +537,21 @@ pub fn from_items(workload: &Item, tiers: &[Item]) -> Result<Imported, ItemError
         }
         (None, None) => None,
     };
-    // The original's rule: exactly "1" disables, anything else (even a typo) does not.
-    // A number 1 is read as "1" too: erring towards "do nothing" is the safe side.
-    let disabled = matches!(
-        workload.get(DISABLE_ALL_SCHEDULING_ACTIONS),
-        Some(AttributeValue::S(v) | AttributeValue::N(v)) if v == "1"
-    );
+    // The original treated every value but the string "1" as "enabled", so a
+    // BOOL true or a "true" let runs stop the workload. tierctl fails closed:
+    // only absent, "0" or "1" (string or number) are read; anything else
+    // refuses the workload.
+    let disabled = match workload.get(DISABLE_ALL_SCHEDULING_ACTIONS) {
+        None => false,
+        Some(AttributeValue::S(v) | AttributeValue::N(v)) if v == "0" => false,
+        Some(AttributeValue::S(v) | AttributeValue::N(v)) if v == "1" => true,
+        Some(AttributeValue::S(v) | AttributeValue::N(v)) => {
+            return Err(r.invalid(DISABLE_ALL_SCHEDULING_ACTIONS, v, EXPECT_KILL_SWITCH));
+        }
+        Some(other) => {
+            return Err(r.wrong_type(DISABLE_ALL_SCHEDULING_ACTIONS, other, EXPECT_KILL_SWITCH));
+        }
+    };
     let scale_instance_delay_seconds = r
         .count(SCALE_INSTANCE_DELAY)?
         .unwrap_or(DEFAULT_SCALE_DELAY_SECONDS);
@@ -1058,23 +1068,44 @@ mod tests {
     }
 
     #[test]
-    fn only_exactly_one_disables() {
-        for v in ["0", "true", "yes", " 1", ""] {
-            let w = with(minimal_workload(), "DisableAllSchedulingActions", json!(v));
-            assert!(
-                !import(w, vec![]).expect("imports").workload.disabled,
+    fn kill_switch_fails_closed() {
+        for (v, disabled) in [
+            (json!("0"), false),
+            (json!("1"), true),
+            (json!(1), true),
+            (json!(0), false),
+        ] {
+            let w = with(minimal_workload(), "DisableAllSchedulingActions", v.clone());
+            assert_eq!(
+                import(w, vec![]).expect("imports").workload.disabled,
+                disabled,
                 "{v}"
             );
         }
-        let w = with(minimal_workload(), "DisableAllSchedulingActions", json!(1));
-        assert!(import(w, vec![]).expect("imports").workload.disabled);
-        // A wrong type is "any other value" too, as in the original.
-        let w = with(
-            minimal_workload(),
-            "DisableAllSchedulingActions",
-            json!(true),
+        assert!(
+            !import(minimal_workload(), vec![])
+                .unwrap()
+                .workload
+                .disabled
         );
-        assert!(!import(w, vec![]).expect("imports").workload.disabled);
+        // The original ran these; tierctl refuses the workload instead.
+        for v in [
+            json!("true"),
+            json!("yes"),
+            json!(" 1"),
+            json!(""),
+            json!(true),
+            json!(2),
+        ] {
+            let w = with(minimal_workload(), "DisableAllSchedulingActions", v.clone());
+            let e = import_err(w, vec![]).to_string();
+            assert!(
+                e.contains(
+                    "WorkloadSpecification item `W`: attribute `DisableAllSchedulingActions`"
+                ),
+                "{v}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The original tool's DynamoDB tables: item format, diff, sync and import.
 
+pub mod config;
 pub mod diff;
 pub mod item;
 pub mod owner;

@@ -111,7 +111,7 @@ pub fn text(changes: &ChangeSet, ctx: &Context, color: bool) -> String {
                 "owned by another repository: not written".to_string(),
             ),
         };
-        let line = format!("{sign} {} {what}", w.name);
+        let line = format!("{sign} {} {what}", crate::text::plain(&w.name));
         let line = match (color, w.action) {
             (false, _) => line,
             (true, WorkloadAction::Create) => line.green().to_string(),
@@ -123,10 +123,10 @@ pub fn text(changes: &ChangeSet, ctx: &Context, color: bool) -> String {
         out.push_str(&line);
         out.push('\n');
         for note in &w.notes {
-            out.push_str(&format!("    note: {note}\n"));
+            out.push_str(&format!("    note: {}\n", crate::text::plain(note)));
         }
         for l in item_diff(w, &ctx.names).lines() {
-            let l = format!("    {l}");
+            let l = format!("    {}", crate::text::plain(l));
             let l = match (color, l.trim_start().chars().next()) {
                 (true, Some('+')) => l.green().to_string(),
                 (true, Some('-')) => l.red().to_string(),
@@ -294,10 +294,10 @@ pub fn markdown(changes: &ChangeSet, ctx: &Context) -> String {
         }
         out.push_str(&format!(
             "<details><summary><code>{}</code>: {} ({})</summary>\n\n```diff\n{}```\n</details>\n\n",
-            w.name,
+            crate::text::cell(&w.name),
             serde_json::to_value(w.action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
             summary(w),
-            diff
+            crate::text::in_fence(&diff)
         ));
     }
     out

@@ -8,6 +8,7 @@ mod cycle;
 mod elb;
 mod emulator;
 mod iam;
+mod inputs;
 mod notify;
 mod outputs;
 mod ownership;

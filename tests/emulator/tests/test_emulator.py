@@ -162,6 +162,26 @@ class EmulatorTest(unittest.TestCase):
                          f"The instance '{a}' is not in a state from which it can be started.")
         self.assertEqual(state_of(self.ec2, b), "stopped")  # not started either
 
+    def test_tag_filters_follow_aws_wildcards_and_escapes(self):
+        ids = {}
+        for value in ["*", "a?c", "abc", "axc", "[ab]", "a", "x\\y", "xy"]:
+            res = self.ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1,
+                                         TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                             {"Key": "Lit", "Value": value}]}])
+            ids[value] = res["Instances"][0]["InstanceId"]
+
+        def found(value):
+            res = self.ec2.describe_instances(Filters=[{"Name": "tag:Lit", "Values": [value]}])
+            got = {i["InstanceId"] for r in res["Reservations"] for i in r["Instances"]}
+            return sorted(v for v, i in ids.items() if i in got)
+
+        self.assertEqual(found("*"), sorted(ids))  # a wildcard: every value
+        self.assertEqual(found("\\*"), ["*"])  # escaped: only the literal
+        self.assertEqual(found("a?c"), ["a?c", "abc", "axc"])
+        self.assertEqual(found("a\\?c"), ["a?c"])
+        self.assertEqual(found("[ab]"), ["[ab]"])  # not a character class on AWS
+        self.assertEqual(found("x\\\\y"), ["x\\y"])  # escaped backslash = one backslash
+
     def test_dry_run_changes_nothing(self):
         [iid] = seed([{"name": "A", "count": 1}])["workloads"][0]["tiers"][0]["instanceIds"]
         for call in (lambda: self.ec2.stop_instances(InstanceIds=[iid], DryRun=True),

@@ -43,8 +43,8 @@ def _timestamp(value):
 
 def _matches(i, tags, filters):
     """EC2's filter semantics for the filters tierctl sends (values OR-ed,
-    filters AND-ed, `*`/`?` wildcards); None when a filter is not known."""
-    import fnmatch
+    filters AND-ed, `*`/`?` wildcards, `\\` escapes); None when a filter is not known."""
+    from .ec2_filters import matches
     for name, values in filters.items():
         if name.startswith("tag:"):
             have = [tags.get(name[4:])]
@@ -56,7 +56,7 @@ def _matches(i, tags, filters):
             if name not in field:
                 return None
             have = [field[name]]
-        if not any(h is not None and fnmatch.fnmatchcase(h, v) for h in have for v in values):
+        if not any(matches(h, v) for h in have for v in values):
             return False
     return True
 

@@ -19,6 +19,7 @@ from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequ
                                            create_backend_app)
 from werkzeug.serving import make_server
 
+from . import ec2_filters  # noqa: F401  (patches moto: EC2 filter wildcards and escapes as AWS)
 from . import target_health  # noqa: F401  (patches moto: steerable ELBv2 target health)
 from . import admin, ec2_describe
 from .calls import CallLog
