@@ -30,7 +30,9 @@
 //! - [`store`]: the original tool's DynamoDB tables: the item format both
 //!   ways ([`store::item`]), ownership markers ([`store::owner`]), the pure
 //!   diff ([`store::diff`]), reading and conditional writing
-//!   ([`store::sync`]) and how a diff is shown ([`store::show`]).
+//!   ([`store::sync`]), how a diff is shown ([`store::show`]), and
+//!   [`store::config`], which reads the tables' workloads through the same
+//!   checks as files and refuses bad ones by table, `SpecName` and attribute.
 //! - [`observe`]: what AWS says about the fleet, collected behind the
 //!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`].
 //! - [`plan`](mod@plan): `plan(&Workload, &Observed, &Intent) -> Plan`: waves,
@@ -52,9 +54,6 @@
 //!   parser (used to write workload files).
 //! - [`text`]: escaping of text tierctl did not validate (names from AWS,
 //!   guest output, error messages) for terminals, Markdown and SNS.
-//! - [`store`]: the original tool's DynamoDB item format, diff, sync,
-//!   import; [`store::config`] reads the tables' workloads through the same
-//!   checks as files and refuses bad ones by table, `SpecName` and attribute.
 //! - [`output`]: output formats, colour decisions, rendering of diagnostics.
 //! - [`exit`]: the exit codes and their meaning.
 //! - [`error`]: typed errors naming the file, table or AWS call they concern.
