@@ -14,7 +14,7 @@ CARGO ?= cargo
 TIERCTL := $(or $(CARGO_TARGET_DIR),target)/debug/tierctl
 
 
-.PHONY: man completions
+.PHONY: man completions test-tools
 .PHONY: help venv build test test-rust test-emulator test-workflows demo lint fmt bench clean
 
 help: ## List the targets
@@ -30,7 +30,14 @@ venv: $(VENV_STAMP) ## Create the Python venv with the AWS emulator (moto, pinne
 build: ## Build tierctl (debug)
 	$(CARGO) build
 
-test: venv ## Run every test: Rust unit + end-to-end (against the emulator), emulator and workflow-script tests, schema drift, examples, the demo
+tests/mermaid/node_modules/.installed: tests/mermaid/package-lock.json
+	@if command -v npm > /dev/null; then \
+		npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the Mermaid parse check (tests/it/mermaid.rs) will be skipped"; fi
+
+test-tools: tests/mermaid/node_modules/.installed ## Node packages for the Mermaid check (npm ci)
+
+test: venv test-tools ## Run every test: Rust unit + end-to-end (against the emulator), emulator and workflow-script tests, schema drift, examples, the demo
 	$(MAKE) --no-print-directory test-emulator
 	$(MAKE) --no-print-directory test-workflows
 	$(MAKE) --no-print-directory test-rust

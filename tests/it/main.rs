@@ -9,6 +9,7 @@ mod elb;
 mod emulator;
 mod iam;
 mod inputs;
+mod mermaid;
 mod notify;
 mod outputs;
 mod ownership;
