@@ -35,6 +35,9 @@ pub struct Args {
     /// Delete workloads that are in DynamoDB but not in the YAML, only items this repository wrote.
     #[arg(long)]
     prune: bool,
+    /// Workload transactions in flight at once (1-64).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=64), value_name = "N")]
+    concurrency: u64,
     /// Create missing tables with provisioned capacity instead of on-demand.
     #[arg(long)]
     provisioned: bool,
@@ -103,7 +106,8 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             args.provisioned
                 .then_some((args.read_capacity, args.write_capacity)),
         );
-        let synced = match pipeline_sync::apply(&prepared, billing).await {
+        let concurrency = usize::try_from(args.concurrency).unwrap_or(16);
+        let synced = match pipeline_sync::apply(&prepared, billing, concurrency).await {
             Ok(s) => s,
             Err(e) => return super::pipeline_error(e),
         };

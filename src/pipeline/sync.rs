@@ -88,13 +88,26 @@ pub struct Synced {
 /// Creates missing tables (and waits for them), then writes the changes.
 /// A workload that fails is listed in `applied.failed`; the others are
 /// still written.
-pub async fn apply(prepared: &Prepared, billing: Billing) -> Result<Synced, PipelineError> {
+pub async fn apply(
+    prepared: &Prepared,
+    billing: Billing,
+    concurrency: usize,
+) -> Result<Synced, PipelineError> {
     let names = &prepared.ctx.names;
     let created = sync::create_missing(&prepared.db, names, &prepared.state, billing).await?;
     for t in &created {
         tracing::info!(table = %t, "created table");
     }
-    let applied = sync::apply(&prepared.db, names, &prepared.changes).await;
+    let writes = prepared
+        .changes
+        .workloads
+        .iter()
+        .filter(|w| w.writes().next().is_some())
+        .count();
+    if writes > 0 {
+        tracing::info!(workloads = writes, concurrency, "writing");
+    }
+    let applied = sync::apply(&prepared.db, names, &prepared.changes, concurrency).await;
     for (w, e) in &applied.failed {
         tracing::error!(workload = %w, "{e}");
     }

@@ -121,14 +121,20 @@ pub struct Applied {
     pub failed: Vec<(String, StoreError)>,
 }
 
-/// How many workload transactions are in flight at once.
-pub const CONCURRENCY: usize = 8;
+/// How many workload transactions are in flight at once by default.
+pub const CONCURRENCY: usize = 16;
 
-/// Writes the changes, one transaction per workload, up to [`CONCURRENCY`]
-/// at a time. A workload that fails (a concurrent edit, another
+/// Writes the changes, one transaction per workload, up to `concurrency`
+/// at a time (each one conditional, so none ends half written; the SDK's
+/// retries absorb throttling of provisioned tables, only slower). A workload that fails (a concurrent edit, another
 /// repository's items, an AWS error) does not stop the others: it is listed
 /// in [`Applied::failed`].
-pub async fn apply(db: &Dynamo, names: &TableNames, changes: &ChangeSet) -> Applied {
+pub async fn apply(
+    db: &Dynamo,
+    names: &TableNames,
+    changes: &ChangeSet,
+    concurrency: usize,
+) -> Applied {
     use futures_util::stream::{self, StreamExt};
     let results: Vec<(String, usize, Result<(), StoreError>)> = stream::iter(&changes.workloads)
         .filter_map(|w| async move {
@@ -162,7 +168,7 @@ pub async fn apply(db: &Dynamo, names: &TableNames, changes: &ChangeSet) -> Appl
                 )
             }))
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     let mut results = results;

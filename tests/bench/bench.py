@@ -238,26 +238,30 @@ def bench_plan(work):
 
 
 def bench_sync(work):
-    print("\n## sync: 200 workloads x 5 tiers, nothing changed\n")
-    emu = Emulator(work)
-    try:
-        specs = work / "sync"
-        specs.mkdir()
-        for w in range(200):
-            tiers = "".join(f"  - name: tier{t}\n    stop: {{ sequence: {t} }}\n    start: {{ sequence: {4 - t} }}\n" for t in range(5))
-            (specs / f"wl{w:03}.yaml").write_text(
-                f"name: wl{w:03}\nregion: us-west-2\nselector:\n  workloadTag: {{ key: App, value: a{w} }}\n"
-                f"  tierTagKey: Tier\n  vpcId: vpc-0123abcd\ntiers:\n{tiers}")
-        first, _ = tierctl(["sync"], emu, specs)
-        emu.admin("DELETE", "calls")
-        again, _ = tierctl(["sync"], emu, specs)
-        counts = emu.counts("dynamodb")
-        print("| workloads | tiers | first sync (s) | unchanged sync (s) | DynamoDB calls when unchanged |")
-        print("|---|---|---|---|---|")
-        print(f"| 200 | 1000 | {first:.2f} | {again:.2f} | {sum(counts.values())} ("
-              + ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(counts.items())) + ") |")
-    finally:
-        emu.stop()
+    print("\n## sync: 200 workloads x 5 tiers\n")
+    specs = work / "sync"
+    specs.mkdir()
+    for w in range(200):
+        tiers = "".join(f"  - name: tier{t}\n    stop: {{ sequence: {t} }}\n    start: {{ sequence: {4 - t} }}\n" for t in range(5))
+        (specs / f"wl{w:03}.yaml").write_text(
+            f"name: wl{w:03}\nregion: us-west-2\nselector:\n  workloadTag: {{ key: App, value: a{w} }}\n"
+            f"  tierTagKey: Tier\n  vpcId: vpc-0123abcd\ntiers:\n{tiers}")
+    print("| DynamoDB latency | concurrency | first sync (s) | transactions | unchanged sync (s) | DynamoDB calls when unchanged |")
+    print("|---|---|---|---|---|---|")
+    for latency_ms, concurrency in ((0, 16), (30, 1), (30, 16), (30, 64)):
+        emu = Emulator(work)
+        try:
+            if latency_ms:
+                emu.admin("POST", "slow", {"service": "dynamodb", "latencyMs": latency_ms})
+            first, _ = tierctl(["sync", "--concurrency", str(concurrency)], emu, specs)
+            transactions = emu.counts("dynamodb").get("dynamodb:TransactWriteItems", 0)
+            emu.admin("DELETE", "calls")
+            again, _ = tierctl(["sync"], emu, specs)
+            counts = emu.counts("dynamodb")
+            print(f"| {latency_ms} ms | {concurrency} | {first:.2f} | {transactions} | {again:.2f} | {sum(counts.values())} ("
+                  + ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(counts.items())) + ") |")
+        finally:
+            emu.stop()
 
 
 THROTTLE_TRANSITION_S = 0.5
