@@ -87,14 +87,28 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             missing_tables: state.missing.clone(),
             ..ctx
         };
-        let drift = changes.has_changes() || !state.missing.is_empty();
+        let documents =
+            crate::pipeline::document::inspect(&global.session, workloads.iter().map(|(_, w)| w))
+                .await?;
+        let document_drift = documents.iter().any(|d| d.action.writes());
+        let drift = changes.has_changes() || !state.missing.is_empty() || document_drift;
         let mut stdout = std::io::stdout();
         if args.check {
-            let text = match format {
-                Format::Json => pretty(&show::json(&changes, &ctx)),
+            let mut text = match format {
+                Format::Json => {
+                    let mut doc = show::json(&changes, &ctx);
+                    doc["documents"] = serde_json::json!(documents);
+                    pretty(&doc)
+                }
                 Format::Markdown => show::markdown(&changes, &ctx),
                 _ => show::text(&changes, &ctx, global.color),
             };
+            if format != Format::Json {
+                for line in crate::pipeline::document::describe(&documents, false) {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
             stdout.write_all(text.as_bytes())?;
             return Ok(if drift { Exit::Changes } else { Exit::Success });
         }
@@ -116,11 +130,15 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             tracing::info!(table = %t, "created table");
         }
         let applied = sync::apply(&db, &ctx.names, &changes).await;
+        if applied.failed.is_none() {
+            crate::pipeline::document::apply(&global.session, &documents).await?;
+        }
         if format == Format::Json {
             let mut doc = show::json(&changes, &ctx);
             doc["createdTables"] = serde_json::json!(created);
             doc["applied"] = serde_json::json!(applied.workloads);
             doc["appliedItemWrites"] = serde_json::json!(applied.items);
+            doc["documents"] = serde_json::json!(documents);
             doc["failed"] = serde_json::json!(
                 applied
                     .failed
@@ -129,8 +147,19 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             );
             stdout.write_all(pretty(&doc).as_bytes())?;
         } else if !changes.has_changes() && created.is_empty() {
-            writeln!(stdout, "No changes: DynamoDB matches the YAML.")?;
+            if document_drift && applied.failed.is_none() {
+                for line in crate::pipeline::document::describe(&documents, true) {
+                    writeln!(stdout, "{line}")?;
+                }
+            } else {
+                writeln!(stdout, "No changes: DynamoDB matches the YAML.")?;
+            }
         } else {
+            if applied.failed.is_none() {
+                for line in crate::pipeline::document::describe(&documents, true) {
+                    writeln!(stdout, "{line}")?;
+                }
+            }
             writeln!(
                 stdout,
                 "Applied: {} workload{} ({} item write{}){}.",

@@ -7,12 +7,14 @@
 //! - [`plan`](mod@plan): observe and plan (what `tierctl plan` prints), with the config diff.
 //! - [`saved`]: the saved plan file (`plan --out`, `run --plan`) and the
 //!   staleness check that refuses a plan the fleet or the specs outgrew.
+//! - [`document`]: tierctl's SSM document, created and updated by `sync`.
 //! - [`run`]: locks, execution, the SSM output bucket check, notifications.
 //!
 //! One [`Session`] per process holds the settings and the one SDK
 //! configuration every client is built from.
 
 pub mod config;
+pub mod document;
 pub mod plan;
 pub mod run;
 pub mod saved;

@@ -4,3 +4,4 @@ pub mod diff;
 pub mod item;
 pub mod show;
 pub mod sync;
+pub mod document;
