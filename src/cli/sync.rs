@@ -147,12 +147,9 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             );
             stdout.write_all(pretty(&doc).as_bytes())?;
         } else if !changes.has_changes() && created.is_empty() {
-            if document_drift && applied.failed.is_none() {
-                for line in crate::pipeline::document::describe(&documents, true) {
-                    writeln!(stdout, "{line}")?;
-                }
-            } else {
-                writeln!(stdout, "No changes: DynamoDB matches the YAML.")?;
+            writeln!(stdout, "No changes: DynamoDB matches the YAML.")?;
+            for line in crate::pipeline::document::describe(&documents, true) {
+                writeln!(stdout, "{line}")?;
             }
         } else {
             if applied.failed.is_none() {

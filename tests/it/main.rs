@@ -4,6 +4,7 @@
 
 mod cli;
 mod concurrency;
+mod document;
 mod elb;
 mod emulator;
 mod iam;
