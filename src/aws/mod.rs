@@ -4,6 +4,7 @@
 //! Credentials, region and endpoints come only from the SDK's standard chain
 //! (profiles, SSO, environment, IMDS, `AWS_ENDPOINT_URL`).
 
+pub mod catalogue;
 pub mod dynamodb;
 pub mod ec2;
 pub mod effects;
