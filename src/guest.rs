@@ -369,7 +369,9 @@ mod tests {
             Decision::Unsure("TimedOut (ExecutionTimedOut)".into())
         );
         assert_eq!(
-            decide(&Reply::NoAnswer("SSM agent not online (ConnectionLost)".into())),
+            decide(&Reply::NoAnswer(
+                "SSM agent not online (ConnectionLost)".into()
+            )),
             Decision::Unsure("SSM agent not online (ConnectionLost)".into())
         );
     }

@@ -202,7 +202,8 @@ pub fn statements(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let leading = |names: &[&str]| json!({"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": names}});
+    let leading =
+        |names: &[&str]| json!({"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": names}});
     let (config_table_actions, config_item_actions) = split_leading(Resource::ConfigTable);
     let create_table = ["dynamodb:CreateTable"];
     let read: Vec<&str> = config_table_actions
@@ -211,19 +212,25 @@ pub fn statements(
         .filter(|a| !create_table.contains(a))
         .collect();
     out.push(
-        Statement::new("ConfigTablesRead", &read, config_tables())
-            .used_by(&[Part::Plan, Part::Sync, Part::Run]),
+        Statement::new("ConfigTablesRead", &read, config_tables()).used_by(&[
+            Part::Plan,
+            Part::Sync,
+            Part::Run,
+        ]),
     );
     // TransactWriteItems is authorised per item by the item-level actions of
     // its Put and Delete entries (sync sends no others); it is no IAM action itself.
     out.push(
-        Statement::new("ConfigTablesCreate", &create_table, config_tables())
-            .used_by(&[Part::Sync]),
+        Statement::new("ConfigTablesCreate", &create_table, config_tables()).used_by(&[Part::Sync]),
     );
     out.push(
-        Statement::new("ConfigTablesWriteItems", &config_item_actions, config_tables())
-            .with_condition(leading(&spec_names))
-            .used_by(&[Part::Sync]),
+        Statement::new(
+            "ConfigTablesWriteItems",
+            &config_item_actions,
+            config_tables(),
+        )
+        .with_condition(leading(&spec_names))
+        .used_by(&[Part::Sync]),
     );
     // Run leases (run, unlock); in the tables' region. A lease's key is its workload's name.
     let (lock_table_actions, lock_item_actions) = split_leading(Resource::LockTable);
@@ -304,7 +311,7 @@ pub fn statements(
     }
     // Resizes (start with a scaling profile): ModifyInstanceAttribute for
     // exactly the two attributes tierctl sets, never user data or the rest.
-    let mut resizes: BTreeMap<(&str, &str), (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    let mut resizes: BTreeMap<(&str, &str), ResizeGroup<'_>> = BTreeMap::new();
     for w in workloads {
         let tag = &w.selector.workload_tag;
         let types: BTreeSet<&str> = w
@@ -327,7 +334,11 @@ pub fn statements(
         let values: Vec<&&str> = values.iter().collect();
         out.push(
             Statement::new(
-                &sids.unique(&format!("Ec2ResizeInstanceType{}{}", sid_part(region), sid_part(key))),
+                &sids.unique(&format!(
+                    "Ec2ResizeInstanceType{}{}",
+                    sid_part(region),
+                    sid_part(key)
+                )),
                 &["ec2:ModifyInstanceAttribute"],
                 [instances(region)],
             )
@@ -339,7 +350,11 @@ pub fn statements(
         );
         out.push(
             Statement::new(
-                &sids.unique(&format!("Ec2ResizeEbsOptimized{}{}", sid_part(region), sid_part(key))),
+                &sids.unique(&format!(
+                    "Ec2ResizeEbsOptimized{}{}",
+                    sid_part(region),
+                    sid_part(key)
+                )),
                 &["ec2:ModifyInstanceAttribute"],
                 [instances(region)],
             )
@@ -361,7 +376,9 @@ pub fn statements(
         out.push(
             Statement::new(
                 "KmsGrantForEc2",
-                &catalogue::actions(Some(Resource::Key)).into_iter().collect::<Vec<_>>(),
+                &catalogue::actions(Some(Resource::Key))
+                    .into_iter()
+                    .collect::<Vec<_>>(),
                 start_regions
                     .iter()
                     .map(|r| format!("arn:{p}:kms:{r}:{account}:key/*")),
@@ -460,16 +477,19 @@ pub fn statements(
         ));
         // sync manages the document; sync --check (and the plan role) reads it.
         out.push(
-            Statement::new("SsmOverrideDocumentRead", &["ssm:DescribeDocument"], documents.clone())
-                .used_by(&[Part::Plan, Part::Sync]),
+            Statement::new(
+                "SsmOverrideDocumentRead",
+                &["ssm:DescribeDocument"],
+                documents.clone(),
+            )
+            .used_by(&[Part::Plan, Part::Sync]),
         );
         let writes: Vec<&str> = catalogue::actions(Some(Resource::Document))
             .into_iter()
             .filter(|a| !matches!(*a, "ssm:DescribeDocument" | "ssm:SendCommand"))
             .collect();
         out.push(
-            Statement::new("SsmOverrideDocumentWrite", &writes, documents)
-                .used_by(&[Part::Sync]),
+            Statement::new("SsmOverrideDocumentWrite", &writes, documents).used_by(&[Part::Sync]),
         );
         // The key AWS documents for Run Command on tagged instances.
         for ((region, key), values) in &ssm_tags {
@@ -553,6 +573,9 @@ fn sid_part(s: &str) -> String {
 
 /// Tag values and EC2 actions of one (region, tag key).
 type TagGroup<'a> = (BTreeSet<&'a str>, BTreeSet<&'static str>);
+
+/// Tag values and target instance types of one (region, tag key).
+type ResizeGroup<'a> = (BTreeSet<&'a str>, BTreeSet<&'a str>);
 
 /// Makes statement ids unique (two tag keys can differ only in punctuation).
 #[derive(Default)]
@@ -1035,11 +1058,20 @@ mod tests {
         );
         assert_eq!(
             statement(&p, "LockTableItems")["Action"],
-            json!(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"])
+            json!([
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem"
+            ])
         );
         assert_eq!(
             statement(&p, "LockTable")["Action"],
-            json!(["dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:Scan"])
+            json!([
+                "dynamodb:CreateTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:Scan"
+            ])
         );
         assert_eq!(
             statement(&p, "SsmSendCommandDocuments")["Resource"],
@@ -1050,9 +1082,17 @@ mod tests {
         );
         assert!(!p.to_string().contains("AWS-Run"));
         for s in p["Statement"].as_array().unwrap() {
-            if s["Action"].as_array().unwrap().iter().any(|a| a == "ec2:ModifyInstanceAttribute") {
+            if s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "ec2:ModifyInstanceAttribute")
+            {
                 assert_eq!(s["Action"], json!(["ec2:ModifyInstanceAttribute"]));
-                assert!(s["Condition"]["StringEquals"]["ec2:Attribute"].is_string(), "{s}");
+                assert!(
+                    s["Condition"]["StringEquals"]["ec2:Attribute"].is_string(),
+                    "{s}"
+                );
             }
         }
         // Deterministic: the order of the workloads does not matter.

@@ -13,8 +13,11 @@
 //!   the position of every node.
 //! - [`validate`]: the schema and the semantic rules, producing
 //!   [`validate::Diagnostic`]s with file, line and column. No I/O of its own.
-//! - [`guest`]: the override-file check commands sent to guests over SSM
-//!   (Linux shell, PowerShell), their quoting, and how their output is read.
+//! - [`guest`]: the override check: tierctl's SSM document (Linux shell and
+//!   PowerShell steps, the path's `allowedPattern`), and every decision on
+//!   what a guest answered (present / absent / unsure); `aws::ssm` only
+//!   sends and collects. `store::document` decides whether `sync` writes the
+//!   document; `aws::catalogue` lists every AWS call (the IAM policy's source).
 //! - [`render`]: deterministic YAML writing, the inverse of [`load`]'s
 //!   parser (used to write workload files).
 //! - [`output`]: output formats, colour decisions, rendering of diagnostics.

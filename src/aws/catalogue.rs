@@ -98,26 +98,167 @@ const TAG: &[&str] = &["aws:ResourceTag/${TagKey}"];
 /// Every call, grouped by module.
 pub const CALLS: &[Call] = &[
     // DynamoDB: configuration tables.
-    call("dynamodb", "DescribeTable", "describe_table", &["dynamodb:DescribeTable"], R::ConfigTable, &[], "sync, plan, import, run --from dynamodb"),
-    call("dynamodb", "Scan", "scan", &["dynamodb:Scan"], R::ConfigTable, &[], "sync, plan, import, run --from dynamodb"),
-    call("dynamodb", "CreateTable", "create_table", &["dynamodb:CreateTable"], R::ConfigTable, &[], "sync"),
+    call(
+        "dynamodb",
+        "DescribeTable",
+        "describe_table",
+        &["dynamodb:DescribeTable"],
+        R::ConfigTable,
+        &[],
+        "sync, plan, import, run --from dynamodb",
+    ),
+    call(
+        "dynamodb",
+        "Scan",
+        "scan",
+        &["dynamodb:Scan"],
+        R::ConfigTable,
+        &[],
+        "sync, plan, import, run --from dynamodb",
+    ),
+    call(
+        "dynamodb",
+        "CreateTable",
+        "create_table",
+        &["dynamodb:CreateTable"],
+        R::ConfigTable,
+        &[],
+        "sync",
+    ),
     // TransactWriteItems is authorised per item by its Put and Delete entries.
-    call("dynamodb", "TransactWriteItems", "transact_write_items", &["dynamodb:PutItem", "dynamodb:DeleteItem"], R::ConfigTable, LEADING_KEYS, "sync"),
+    call(
+        "dynamodb",
+        "TransactWriteItems",
+        "transact_write_items",
+        &["dynamodb:PutItem", "dynamodb:DeleteItem"],
+        R::ConfigTable,
+        LEADING_KEYS,
+        "sync",
+    ),
     // DynamoDB: run leases (key: the workload name).
-    call("dynamodb", "DescribeTable", "describe_table", &["dynamodb:DescribeTable"], R::LockTable, &[], "run, unlock"),
-    call("dynamodb", "CreateTable", "create_table", &["dynamodb:CreateTable"], R::LockTable, &[], "run"),
-    call("dynamodb", "Scan", "scan", &["dynamodb:Scan"], R::LockTable, &[], "run (instance claims of other runs)"),
-    call("dynamodb", "GetItem", "get_item", &["dynamodb:GetItem"], R::LockTable, LEADING_KEYS, "run, unlock"),
-    call("dynamodb", "PutItem", "put_item", &["dynamodb:PutItem"], R::LockTable, LEADING_KEYS, "run"),
-    call("dynamodb", "UpdateItem", "update_item", &["dynamodb:UpdateItem"], R::LockTable, LEADING_KEYS, "run"),
-    call("dynamodb", "DeleteItem", "delete_item", &["dynamodb:DeleteItem"], R::LockTable, LEADING_KEYS, "run, unlock"),
+    call(
+        "dynamodb",
+        "DescribeTable",
+        "describe_table",
+        &["dynamodb:DescribeTable"],
+        R::LockTable,
+        &[],
+        "run, unlock",
+    ),
+    call(
+        "dynamodb",
+        "CreateTable",
+        "create_table",
+        &["dynamodb:CreateTable"],
+        R::LockTable,
+        &[],
+        "run",
+    ),
+    call(
+        "dynamodb",
+        "Scan",
+        "scan",
+        &["dynamodb:Scan"],
+        R::LockTable,
+        &[],
+        "run (instance claims of other runs)",
+    ),
+    call(
+        "dynamodb",
+        "GetItem",
+        "get_item",
+        &["dynamodb:GetItem"],
+        R::LockTable,
+        LEADING_KEYS,
+        "run, unlock",
+    ),
+    call(
+        "dynamodb",
+        "PutItem",
+        "put_item",
+        &["dynamodb:PutItem"],
+        R::LockTable,
+        LEADING_KEYS,
+        "run",
+    ),
+    call(
+        "dynamodb",
+        "UpdateItem",
+        "update_item",
+        &["dynamodb:UpdateItem"],
+        R::LockTable,
+        LEADING_KEYS,
+        "run",
+    ),
+    call(
+        "dynamodb",
+        "DeleteItem",
+        "delete_item",
+        &["dynamodb:DeleteItem"],
+        R::LockTable,
+        LEADING_KEYS,
+        "run, unlock",
+    ),
     // EC2.
-    call("ec2", "DescribeInstances", "describe_instances", &["ec2:DescribeInstances"], R::Unscoped, REGION, "plan, run"),
-    call("ec2", "DescribeInstanceTypes", "describe_instance_types", &["ec2:DescribeInstanceTypes"], R::Unscoped, REGION, "plan, run (start with a scaling profile)"),
-    call("ec2", "DescribeInstanceStatus", "describe_instance_status", &["ec2:DescribeInstanceStatus"], R::Unscoped, REGION, "run (waitHealthy)"),
-    call("ec2", "StopInstances", "stop_instances", &["ec2:StopInstances"], R::Instance, TAG, "run stop"),
-    call("ec2", "StartInstances", "start_instances", &["ec2:StartInstances"], R::Instance, TAG, "run start"),
-    call("ec2", "ModifyInstanceAttribute", "modify_instance_attribute", &["ec2:ModifyInstanceAttribute"], R::Instance, &["aws:ResourceTag/${TagKey}", "ec2:Attribute", "ec2:Attribute/InstanceType", "ec2:Attribute/EbsOptimized"], "run start (scaling profile)"),
+    call(
+        "ec2",
+        "DescribeInstances",
+        "describe_instances",
+        &["ec2:DescribeInstances"],
+        R::Unscoped,
+        REGION,
+        "plan, run",
+    ),
+    call(
+        "ec2",
+        "DescribeInstanceTypes",
+        "describe_instance_types",
+        &["ec2:DescribeInstanceTypes"],
+        R::Unscoped,
+        REGION,
+        "plan, run (start with a scaling profile)",
+    ),
+    call(
+        "ec2",
+        "DescribeInstanceStatus",
+        "describe_instance_status",
+        &["ec2:DescribeInstanceStatus"],
+        R::Unscoped,
+        REGION,
+        "run (waitHealthy)",
+    ),
+    call(
+        "ec2",
+        "StopInstances",
+        "stop_instances",
+        &["ec2:StopInstances"],
+        R::Instance,
+        TAG,
+        "run stop",
+    ),
+    call(
+        "ec2",
+        "StartInstances",
+        "start_instances",
+        &["ec2:StartInstances"],
+        R::Instance,
+        TAG,
+        "run start",
+    ),
+    call(
+        "ec2",
+        "ModifyInstanceAttribute",
+        "modify_instance_attribute",
+        &["ec2:ModifyInstanceAttribute"],
+        R::Instance,
+        &[
+            "aws:ResourceTag/${TagKey}",
+            "ec2:Attribute",
+            "ec2:Attribute/InstanceType",
+            "ec2:Attribute/EbsOptimized",
+        ],
+        "run start (scaling profile)",
+    ),
     Call {
         module: "ec2",
         operation: "CreateGrant (by EC2, for volumes encrypted with a customer managed key)",
@@ -128,28 +269,172 @@ pub const CALLS: &[Call] = &[
         used_by: "run start",
     },
     // Elastic Load Balancing.
-    call("elb", "DescribeLoadBalancers", "describe_load_balancers", &["elasticloadbalancing:DescribeLoadBalancers"], R::Unscoped, REGION, "plan, run start (reregisterLoadBalancers)"),
-    call("elb", "DeregisterInstancesFromLoadBalancer", "deregister_instances_from_load_balancer", &["elasticloadbalancing:DeregisterInstancesFromLoadBalancer"], R::ClassicLoadBalancer, &[], "run start (reregisterLoadBalancers)"),
-    call("elb", "RegisterInstancesWithLoadBalancer", "register_instances_with_load_balancer", &["elasticloadbalancing:RegisterInstancesWithLoadBalancer"], R::ClassicLoadBalancer, &[], "run start (reregisterLoadBalancers)"),
-    call("elb", "DescribeTargetGroups", "describe_target_groups", &["elasticloadbalancing:DescribeTargetGroups"], R::Unscoped, REGION, "plan, run start (waitHealthy)"),
-    call("elb", "DescribeTargetHealth", "describe_target_health", &["elasticloadbalancing:DescribeTargetHealth"], R::Unscoped, REGION, "run start (waitHealthy)"),
+    call(
+        "elb",
+        "DescribeLoadBalancers",
+        "describe_load_balancers",
+        &["elasticloadbalancing:DescribeLoadBalancers"],
+        R::Unscoped,
+        REGION,
+        "plan, run start (reregisterLoadBalancers)",
+    ),
+    call(
+        "elb",
+        "DeregisterInstancesFromLoadBalancer",
+        "deregister_instances_from_load_balancer",
+        &["elasticloadbalancing:DeregisterInstancesFromLoadBalancer"],
+        R::ClassicLoadBalancer,
+        &[],
+        "run start (reregisterLoadBalancers)",
+    ),
+    call(
+        "elb",
+        "RegisterInstancesWithLoadBalancer",
+        "register_instances_with_load_balancer",
+        &["elasticloadbalancing:RegisterInstancesWithLoadBalancer"],
+        R::ClassicLoadBalancer,
+        &[],
+        "run start (reregisterLoadBalancers)",
+    ),
+    call(
+        "elb",
+        "DescribeTargetGroups",
+        "describe_target_groups",
+        &["elasticloadbalancing:DescribeTargetGroups"],
+        R::Unscoped,
+        REGION,
+        "plan, run start (waitHealthy)",
+    ),
+    call(
+        "elb",
+        "DescribeTargetHealth",
+        "describe_target_health",
+        &["elasticloadbalancing:DescribeTargetHealth"],
+        R::Unscoped,
+        REGION,
+        "run start (waitHealthy)",
+    ),
     // S3.
-    call("s3", "GetBucketLocation", "get_bucket_location", &["s3:GetBucketLocation"], R::Bucket, &[], "run (SSM output bucket)"),
+    call(
+        "s3",
+        "GetBucketLocation",
+        "get_bucket_location",
+        &["s3:GetBucketLocation"],
+        R::Bucket,
+        &[],
+        "run (SSM output bucket)",
+    ),
     // SNS.
-    call("sns", "ListTopics", "list_topics", &["sns:ListTopics"], R::Unscoped, REGION, "run (notifications)"),
-    call("sns", "Publish", "publish", &["sns:Publish"], R::Topic, &[], "run (notifications)"),
-    call("sns", "CreateTopic", "create_topic", &["sns:CreateTopic"], R::Topic, &[], "run --create-topic"),
+    call(
+        "sns",
+        "ListTopics",
+        "list_topics",
+        &["sns:ListTopics"],
+        R::Unscoped,
+        REGION,
+        "run (notifications)",
+    ),
+    call(
+        "sns",
+        "Publish",
+        "publish",
+        &["sns:Publish"],
+        R::Topic,
+        &[],
+        "run (notifications)",
+    ),
+    call(
+        "sns",
+        "CreateTopic",
+        "create_topic",
+        &["sns:CreateTopic"],
+        R::Topic,
+        &[],
+        "run --create-topic",
+    ),
     // SSM: the override check.
-    call("ssm", "DescribeInstanceInformation", "describe_instance_information", &["ssm:DescribeInstanceInformation"], R::Unscoped, REGION, "run stop (override check)"),
-    call("ssm", "SendCommand", "send_command", &["ssm:SendCommand"], R::Document, &[], "run stop (override check)"),
-    call("ssm", "SendCommand", "send_command", &["ssm:SendCommand"], R::Instance, &["ssm:resourceTag/${TagKey}"], "run stop (override check)"),
-    call("ssm", "ListCommandInvocations", "list_command_invocations", &["ssm:ListCommandInvocations"], R::Unscoped, REGION, "run stop (override check)"),
-    call("ssm", "CancelCommand", "cancel_command", &["ssm:CancelCommand"], R::Unscoped, REGION, "run stop (override check)"),
+    call(
+        "ssm",
+        "DescribeInstanceInformation",
+        "describe_instance_information",
+        &["ssm:DescribeInstanceInformation"],
+        R::Unscoped,
+        REGION,
+        "run stop (override check)",
+    ),
+    call(
+        "ssm",
+        "SendCommand",
+        "send_command",
+        &["ssm:SendCommand"],
+        R::Document,
+        &[],
+        "run stop (override check)",
+    ),
+    call(
+        "ssm",
+        "SendCommand",
+        "send_command",
+        &["ssm:SendCommand"],
+        R::Instance,
+        &["ssm:resourceTag/${TagKey}"],
+        "run stop (override check)",
+    ),
+    call(
+        "ssm",
+        "ListCommandInvocations",
+        "list_command_invocations",
+        &["ssm:ListCommandInvocations"],
+        R::Unscoped,
+        REGION,
+        "run stop (override check)",
+    ),
+    call(
+        "ssm",
+        "CancelCommand",
+        "cancel_command",
+        &["ssm:CancelCommand"],
+        R::Unscoped,
+        REGION,
+        "run stop (override check)",
+    ),
     // SSM: tierctl's document.
-    call("ssm", "DescribeDocument", "describe_document", &["ssm:DescribeDocument"], R::Document, &[], "sync, sync --check"),
-    call("ssm", "CreateDocument", "create_document", &["ssm:CreateDocument"], R::Document, &[], "sync"),
-    call("ssm", "UpdateDocument", "update_document", &["ssm:UpdateDocument"], R::Document, &[], "sync"),
-    call("ssm", "UpdateDocumentDefaultVersion", "update_document_default_version", &["ssm:UpdateDocumentDefaultVersion"], R::Document, &[], "sync"),
+    call(
+        "ssm",
+        "DescribeDocument",
+        "describe_document",
+        &["ssm:DescribeDocument"],
+        R::Document,
+        &[],
+        "sync, sync --check",
+    ),
+    call(
+        "ssm",
+        "CreateDocument",
+        "create_document",
+        &["ssm:CreateDocument"],
+        R::Document,
+        &[],
+        "sync",
+    ),
+    call(
+        "ssm",
+        "UpdateDocument",
+        "update_document",
+        &["ssm:UpdateDocument"],
+        R::Document,
+        &[],
+        "sync",
+    ),
+    call(
+        "ssm",
+        "UpdateDocumentDefaultVersion",
+        "update_document_default_version",
+        &["ssm:UpdateDocumentDefaultVersion"],
+        R::Document,
+        &[],
+        "sync",
+    ),
 ];
 
 /// The IAM actions of the calls on `resource` (all calls when `None`), sorted.
@@ -250,9 +535,15 @@ mod tests {
             .filter_map(|c| Some((c.module.to_string(), c.method?.to_string())))
             .collect();
         let missing: Vec<_> = sites.difference(&listed).collect();
-        assert!(missing.is_empty(), "SDK calls not in the catalogue: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "SDK calls not in the catalogue: {missing:?}"
+        );
         let unused: Vec<_> = listed.difference(&sites).collect();
-        assert!(unused.is_empty(), "catalogue rows no code calls: {unused:?}");
+        assert!(
+            unused.is_empty(),
+            "catalogue rows no code calls: {unused:?}"
+        );
     }
 
     #[test]
@@ -277,7 +568,8 @@ mod tests {
         let mut seen = BTreeMap::new();
         for c in CALLS {
             assert!(
-                seen.insert((c.module, c.operation, c.resource), ()).is_none(),
+                seen.insert((c.module, c.operation, c.resource), ())
+                    .is_none(),
                 "{c:?}"
             );
         }
@@ -286,7 +578,10 @@ mod tests {
     #[test]
     fn leading_keys_only_where_dynamodb_supports_them() {
         // Scan, DescribeTable and CreateTable take no dynamodb:LeadingKeys.
-        for c in CALLS.iter().filter(|c| c.conditions.contains(&"dynamodb:LeadingKeys")) {
+        for c in CALLS
+            .iter()
+            .filter(|c| c.conditions.contains(&"dynamodb:LeadingKeys"))
+        {
             for a in c.actions {
                 assert!(
                     matches!(
@@ -309,7 +604,9 @@ mod tests {
     fn the_readme_table_is_the_catalogue() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
         let readme = std::fs::read_to_string(&path).unwrap();
-        let (head, rest) = readme.split_once(BEGIN).expect("README has the catalogue markers");
+        let (head, rest) = readme
+            .split_once(BEGIN)
+            .expect("README has the catalogue markers");
         let (_, tail) = rest.split_once(END).expect("README has the end marker");
         let want = format!("{head}{BEGIN}\n{}{END}{tail}", markdown_table());
         if std::env::var_os("TIERCTL_UPDATE_README").is_some_and(|v| v == "1") {

@@ -13,8 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::guest;
 
 /// The description's text before the hash.
-pub const DESCRIPTION: &str =
-    "tierctl override check: prints whether one file exists; read only";
+pub const DESCRIPTION: &str = "tierctl override check: prints whether one file exists; read only";
 /// What precedes the hash in the description.
 pub const HASH_TAG: &str = "tierctl-content-sha256:";
 
@@ -34,9 +33,8 @@ pub fn desired() -> Desired {
     let plain = serde_json::to_string_pretty(&guest::document_content(DESCRIPTION))
         .expect("the document serialises");
     let hash = hex(&Sha256::digest(plain.as_bytes()));
-    let content =
-        serde_json::to_string_pretty(&guest::document_content(&described(&hash)))
-            .expect("the document serialises");
+    let content = serde_json::to_string_pretty(&guest::document_content(&described(&hash)))
+        .expect("the document serialises");
     Desired {
         name: guest::DOCUMENT,
         content,
@@ -89,7 +87,7 @@ pub enum Action {
 impl Action {
     /// Whether the action writes to SSM.
     pub fn writes(&self) -> bool {
-matches!(self, Action::Create | Action::Update)
+        matches!(self, Action::Create | Action::Update)
     }
 }
 
@@ -153,12 +151,18 @@ mod tests {
     fn decisions() {
         let d = desired();
         assert_eq!(decide(&d, None), Action::Create);
-        assert_eq!(decide(&d, Some(&observed(&described(&d.hash)))), Action::UpToDate);
+        assert_eq!(
+            decide(&d, Some(&observed(&described(&d.hash)))),
+            Action::UpToDate
+        );
         assert_eq!(
             decide(&d, Some(&observed(&described(&"0".repeat(64))))),
             Action::Update
         );
-        assert_eq!(decide(&d, Some(&observed("someone's document"))), Action::Update);
+        assert_eq!(
+            decide(&d, Some(&observed("someone's document"))),
+            Action::Update
+        );
         assert_eq!(decide(&d, Some(&Observed::default())), Action::Update);
         let mut automation = observed("x");
         automation.document_type = Some("Automation".into());

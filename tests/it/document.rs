@@ -62,7 +62,10 @@ fn sync_creates_updates_and_then_leaves_the_document_alone() {
 
     let (code, out, err) = run(emu.tierctl().args(["--specs", ORIGINAL, "sync"]));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("tierctl-OverrideCheck in us-west-2: created"), "{out}");
+    assert!(
+        out.contains("tierctl-OverrideCheck in us-west-2: created"),
+        "{out}"
+    );
     let created = emu.calls("service=ssm&action=CreateDocument");
     assert_eq!(created.len(), 1);
     let content: Value =
@@ -108,7 +111,11 @@ fn sync_creates_updates_and_then_leaves_the_document_alone() {
             .send()
             .await
             .unwrap();
-        let v = v.document_description().unwrap().document_version().unwrap();
+        let v = v
+            .document_description()
+            .unwrap()
+            .document_version()
+            .unwrap();
         ssm.update_document_default_version()
             .name("tierctl-OverrideCheck")
             .document_version(v)
@@ -116,9 +123,9 @@ fn sync_creates_updates_and_then_leaves_the_document_alone() {
             .await
             .unwrap();
     });
-    let (code, out, _) = run(emu.tierctl().args([
-        "--specs", ORIGINAL, "-o", "json", "sync", "--check",
-    ]));
+    let (code, out, _) = run(emu
+        .tierctl()
+        .args(["--specs", ORIGINAL, "-o", "json", "sync", "--check"]));
     assert_eq!(code, 2, "{out}");
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["documents"][0]["action"], "update", "{doc:#}");

@@ -206,9 +206,18 @@ fn linux_and_windows_guests_answer_the_override_check() {
             "C:\\x'; 'TIERCTL_OVERRIDE=absent'",
         ] {
             let (status, out) = run_check(&ssm, &without[0], GuestOs::Linux, bad).await;
-            assert_eq!((status.as_str(), out.as_str()), ("Refused", "InvalidParameters"), "{bad}");
+            assert_eq!(
+                (status.as_str(), out.as_str()),
+                ("Refused", "InvalidParameters"),
+                "{bad}"
+            );
         }
-        for good in ["/tmp/Stop Override", "/home/u/.override", "C:\\ignore.txt", "\\\\srv\\share\\x"] {
+        for good in [
+            "/tmp/Stop Override",
+            "/home/u/.override",
+            "C:\\ignore.txt",
+            "\\\\srv\\share\\x",
+        ] {
             let (status, _) = run_check(&ssm, &without[0], GuestOs::Linux, good).await;
             assert_eq!(status, "Success", "{good}");
         }

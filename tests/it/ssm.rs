@@ -506,7 +506,11 @@ fn every_guest_file_state_gives_its_decision() {
     let windows: Vec<String> = ids[n..].iter().map(|t| t[0].clone()).collect();
     let (out, _) = check(
         &emu,
-        &request(GuestOs::Linux, "/srv/app/StopOverride", Duration::from_secs(10)),
+        &request(
+            GuestOs::Linux,
+            "/srv/app/StopOverride",
+            Duration::from_secs(10),
+        ),
         &linux,
     );
     let want_linux = [
@@ -523,7 +527,10 @@ fn every_guest_file_state_gives_its_decision() {
         let got = &out[&linux[i]];
         match want {
             Some(d) => assert_eq!(got, d, "linux case {i}"),
-            None => assert!(matches!(got, Decision::Unsure(_)), "linux case {i}: {got:?}"),
+            None => assert!(
+                matches!(got, Decision::Unsure(_)),
+                "linux case {i}: {got:?}"
+            ),
         }
     }
     assert!(reason(&out[&linux[1]]).contains("Permission denied"));
@@ -532,12 +539,16 @@ fn every_guest_file_state_gives_its_decision() {
     assert!(reason(&out[&linux[7]]).starts_with("unreadable output"));
     let (out, _) = check(
         &emu,
-        &request(GuestOs::Windows, "C:\\Ops\\StopOverride.txt", Duration::from_secs(10)),
+        &request(
+            GuestOs::Windows,
+            "C:\\Ops\\StopOverride.txt",
+            Duration::from_secs(10),
+        ),
         &windows,
     );
     let want_windows = [
         Some(Decision::Present),
-        None, // access denied
+        None,                    // access denied
         Some(Decision::Present), // the link itself exists: kept running
         None,
         None, // unreachable share
@@ -549,7 +560,10 @@ fn every_guest_file_state_gives_its_decision() {
         let got = &out[&windows[i]];
         match want {
             Some(d) => assert_eq!(got, d, "windows case {i}"),
-            None => assert!(matches!(got, Decision::Unsure(_)), "windows case {i}: {got:?}"),
+            None => assert!(
+                matches!(got, Decision::Unsure(_)),
+                "windows case {i}: {got:?}"
+            ),
         }
     }
     assert!(reason(&out[&windows[1]]).contains("UnauthorizedAccessException"));
