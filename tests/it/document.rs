@@ -142,3 +142,39 @@ fn sync_creates_updates_and_then_leaves_the_document_alone() {
     );
     assert_eq!((default.as_str(), latest.as_str()), ("3", "3"));
 }
+
+/// A run stop: a file behind an unreadable directory and a dangling link
+/// are not "absent": those instances keep running, held back with the
+/// guest's reason, exactly like any other unsure answer.
+#[test]
+fn unreadable_and_dangling_override_files_are_not_stopped() {
+    let shop = crate::run::Shop::new(1, "running");
+    let guest = |state: &str| {
+        serde_json::json!({"os": "linux", "latencyMs": 50,
+                           "files": [{"path": "/tmp/keep", "state": state}]})
+    };
+    shop.emu.admin(
+        "PUT",
+        &format!("guests/{}", shop.web[1]),
+        Some(guest("unreadable")),
+    );
+    shop.emu.admin(
+        "PUT",
+        &format!("guests/{}", shop.web[2]),
+        Some(guest("dangling")),
+    );
+    let (code, out, err) = shop.tierctl(&["run", "stop", "Shop"]);
+    assert_eq!(code, 3, "{out}{err}");
+    let states = shop.states();
+    for id in &shop.web {
+        assert_eq!(states[id], "running", "{id}: {out}");
+    }
+    assert!(out.contains("Permission denied"), "{out}");
+    assert!(out.contains("dangling symbolic link"), "{out}");
+    let stops = shop.calls("StopInstances");
+    for (_, ids) in &stops {
+        for id in &shop.web {
+            assert!(!ids.contains(id), "{id} was stopped: {stops:?}");
+        }
+    }
+}
