@@ -9,26 +9,23 @@
 //! without resource-level permissions) are limited to the workloads'
 //! regions with `aws:RequestedRegion`.
 //!
-//! Calls and the IAM actions that authorise them (what `src/aws/` does):
-//!
-//! | command | calls | IAM actions |
-//! |---|---|---|
-//! | `sync`, `plan`, `import`, `run --from dynamodb` | DescribeTable, Scan (config tables) | same |
-//! | `sync` | CreateTable, TransactWriteItems with Put and Delete | CreateTable, PutItem, DeleteItem (`dynamodb:TransactWriteItems` is not an IAM action) |
-//! | `run`, `unlock` | DescribeTable, CreateTable, GetItem, PutItem, UpdateItem, DeleteItem, Scan (lock table) | same |
-//! | `plan`, `run` | ec2:DescribeInstances; DescribeInstanceTypes (start with a profile) | same, `Resource: "*"` |
-//! | `run` | ec2:StopInstances, StartInstances, ModifyInstanceAttribute (also with DryRun) | same, on tagged instances |
-//! | `plan`, `run` (start) | elasticloadbalancing:DescribeLoadBalancers; DescribeTargetGroups, DescribeTargetHealth (waitHealthy) | same, `Resource: "*"` |
-//! | `run` (start) | elasticloadbalancing:Deregister/RegisterInstances...; ec2:DescribeInstanceStatus (waitHealthy) | same |
-//! | `run` (override check) | ssm:DescribeInstanceInformation, SendCommand, ListCommandInvocations, CancelCommand | same; SendCommand on the document and the tagged instances |
-//! | `run` (notifications) | sns:ListTopics, Publish, CreateTopic (only when asked to) | same |
-//! | `run` (SSM output bucket) | s3:GetBucketLocation | same |
+//! The actions come from [`crate::aws::catalogue`], the one list of the AWS
+//! calls tierctl makes (a test checks that a policy with every feature
+//! allows exactly the catalogue's actions). Beyond the resources:
+//! `ec2:ModifyInstanceAttribute` only for `InstanceType` (to the profiles'
+//! types) and `EbsOptimized` = false (`ec2:Attribute`,
+//! `ec2:Attribute/${Name}`); DynamoDB item actions only on the specs'
+//! SpecNames (`dynamodb:LeadingKeys`; Scan and the table actions do not take
+//! it); `kms:CreateGrant` for EC2 (`kms:GrantIsForAWSResource`) when
+//! starting; `ssm:SendCommand` only on tierctl's document and the tagged
+//! instances.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
 use crate::Tables;
+use crate::aws::catalogue::{self, Resource};
 use crate::spec::{GuestOs, Workload};
 
 /// Which commands' statements to print.
@@ -137,12 +134,19 @@ pub fn partition_for_region(region: &str) -> &'static str {
     }
 }
 
-/// The SSM document that checks override files on `os`.
-pub fn document_for(os: GuestOs) -> &'static str {
-    match os {
-        GuestOs::Linux => "AWS-RunShellScript",
-        GuestOs::Windows => "AWS-RunPowerShellScript",
-    }
+/// The SSM document that checks override files (any OS).
+pub fn document_for(_os: GuestOs) -> &'static str {
+    crate::guest::DOCUMENT
+}
+
+/// Catalogue actions on `resource`, split by whether they take `dynamodb:LeadingKeys`.
+fn split_leading(resource: Resource) -> (Vec<&'static str>, Vec<&'static str>) {
+    let keyed = catalogue::actions_with(resource, "dynamodb:LeadingKeys");
+    let all = catalogue::actions(Some(resource));
+    (
+        all.difference(&keyed).copied().collect(),
+        keyed.into_iter().collect(),
+    )
 }
 
 /// The policy document for `workloads` (only the statements of `settings.part`).
@@ -191,42 +195,58 @@ pub fn statements(
     let mut out = Vec::new();
 
     // Configuration tables: read by plan, sync, import and run --from dynamodb; written by sync.
+    // Item writes only on the specs' SpecNames (the tables' partition key).
+    let spec_names: Vec<&str> = workloads
+        .iter()
+        .map(|w| w.name.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let leading =
+        |names: &[&str]| json!({"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": names}});
+    let (config_table_actions, config_item_actions) = split_leading(Resource::ConfigTable);
+    let create_table = ["dynamodb:CreateTable"];
+    let read: Vec<&str> = config_table_actions
+        .iter()
+        .copied()
+        .filter(|a| !create_table.contains(a))
+        .collect();
     out.push(
-        Statement::new(
-            "ConfigTablesRead",
-            &["dynamodb:DescribeTable", "dynamodb:Scan"],
-            config_tables(),
-        )
-        .used_by(&[Part::Plan, Part::Sync, Part::Run]),
+        Statement::new("ConfigTablesRead", &read, config_tables()).used_by(&[
+            Part::Plan,
+            Part::Sync,
+            Part::Run,
+        ]),
     );
     // TransactWriteItems is authorised per item by the item-level actions of
     // its Put and Delete entries (sync sends no others); it is no IAM action itself.
     out.push(
+        Statement::new("ConfigTablesCreate", &create_table, config_tables()).used_by(&[Part::Sync]),
+    );
+    out.push(
         Statement::new(
-            "ConfigTablesWrite",
-            &[
-                "dynamodb:CreateTable",
-                "dynamodb:DeleteItem",
-                "dynamodb:PutItem",
-            ],
+            "ConfigTablesWriteItems",
+            &config_item_actions,
             config_tables(),
         )
+        .with_condition(leading(&spec_names))
         .used_by(&[Part::Sync]),
     );
-    // Run leases (run, unlock); in the tables' region.
+    // Run leases (run, unlock); in the tables' region. A lease's key is its workload's name.
+    let (lock_table_actions, lock_item_actions) = split_leading(Resource::LockTable);
     out.push(Statement::new(
         "LockTable",
-        &[
-            "dynamodb:CreateTable",
-            "dynamodb:DeleteItem",
-            "dynamodb:DescribeTable",
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:Scan",
-            "dynamodb:UpdateItem",
-        ],
+        &lock_table_actions,
         [table_arn(settings.lock_table)],
     ));
+    out.push(
+        Statement::new(
+            "LockTableItems",
+            &lock_item_actions,
+            [table_arn(settings.lock_table)],
+        )
+        .with_condition(leading(&spec_names)),
+    );
 
     // EC2: Describe* have no resource-level permissions. Instance types are
     // read for the resize checks of a start with a scaling profile.
@@ -269,9 +289,6 @@ pub fn statements(
             if t.start.is_some() {
                 actions.insert("ec2:StartInstances");
             }
-            if t.start.is_some() && !t.scaling.is_empty() {
-                actions.insert("ec2:ModifyInstanceAttribute");
-            }
         }
     }
     let instances = |region: &str| format!("arn:{p}:ec2:{region}:{account}:instance/*");
@@ -290,6 +307,83 @@ pub fn statements(
             .with_condition(
                 json!({"StringEquals": {format!("aws:ResourceTag/{key}"): values.iter().collect::<Vec<_>>()}}),
             ),
+        );
+    }
+    // Resizes (start with a scaling profile): ModifyInstanceAttribute for
+    // exactly the two attributes tierctl sets, never user data or the rest.
+    let mut resizes: BTreeMap<(&str, &str), ResizeGroup<'_>> = BTreeMap::new();
+    for w in workloads {
+        let tag = &w.selector.workload_tag;
+        let types: BTreeSet<&str> = w
+            .tiers
+            .iter()
+            .filter(|t| t.start.is_some())
+            .flat_map(|t| t.scaling.values().map(String::as_str))
+            .collect();
+        if types.is_empty() {
+            continue;
+        }
+        let (values, all_types) = resizes
+            .entry((w.region.as_str(), tag.key.as_str()))
+            .or_default();
+        values.insert(tag.value.as_str());
+        all_types.extend(types);
+    }
+    for ((region, key), (values, types)) in &resizes {
+        let tag_key = format!("aws:ResourceTag/{key}");
+        let values: Vec<&&str> = values.iter().collect();
+        out.push(
+            Statement::new(
+                &sids.unique(&format!(
+                    "Ec2ResizeInstanceType{}{}",
+                    sid_part(region),
+                    sid_part(key)
+                )),
+                &["ec2:ModifyInstanceAttribute"],
+                [instances(region)],
+            )
+            .with_condition(json!({"StringEquals": {
+                tag_key.clone(): values,
+                "ec2:Attribute": "InstanceType",
+                "ec2:Attribute/InstanceType": types.iter().collect::<Vec<_>>(),
+            }})),
+        );
+        out.push(
+            Statement::new(
+                &sids.unique(&format!(
+                    "Ec2ResizeEbsOptimized{}{}",
+                    sid_part(region),
+                    sid_part(key)
+                )),
+                &["ec2:ModifyInstanceAttribute"],
+                [instances(region)],
+            )
+            .with_condition(json!({"StringEquals": {
+                tag_key: values,
+                "ec2:Attribute": "EbsOptimized",
+                "ec2:Attribute/EbsOptimized": "false",
+            }})),
+        );
+    }
+    // Starting instances whose volumes are encrypted with a customer managed
+    // key: EC2 creates a KMS grant on the caller's behalf.
+    let start_regions: BTreeSet<&str> = workloads
+        .iter()
+        .filter(|w| w.tiers.iter().any(|t| t.start.is_some()))
+        .map(|w| w.region.as_str())
+        .collect();
+    if !start_regions.is_empty() {
+        out.push(
+            Statement::new(
+                "KmsGrantForEc2",
+                &catalogue::actions(Some(Resource::Key))
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+                start_regions
+                    .iter()
+                    .map(|r| format!("arn:{p}:kms:{r}:{account}:key/*")),
+            )
+            .with_condition(json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})),
         );
     }
 
@@ -356,7 +450,7 @@ pub fn statements(
         ssm_regions.insert(w.region.as_str());
         for os in oses {
             documents.insert(format!(
-                "arn:{p}:ssm:{}::document/{}",
+                "arn:{p}:ssm:{}:{account}:document/{}",
                 w.region,
                 document_for(os)
             ));
@@ -379,8 +473,24 @@ pub fn statements(
         out.push(Statement::new(
             "SsmSendCommandDocuments",
             &["ssm:SendCommand"],
-            documents,
+            documents.clone(),
         ));
+        // sync manages the document; sync --check (and the plan role) reads it.
+        out.push(
+            Statement::new(
+                "SsmOverrideDocumentRead",
+                &["ssm:DescribeDocument"],
+                documents.clone(),
+            )
+            .used_by(&[Part::Plan, Part::Sync]),
+        );
+        let writes: Vec<&str> = catalogue::actions(Some(Resource::Document))
+            .into_iter()
+            .filter(|a| !matches!(*a, "ssm:DescribeDocument" | "ssm:SendCommand"))
+            .collect();
+        out.push(
+            Statement::new("SsmOverrideDocumentWrite", &writes, documents).used_by(&[Part::Sync]),
+        );
         // The key AWS documents for Run Command on tagged instances.
         for ((region, key), values) in &ssm_tags {
             out.push(
@@ -463,6 +573,9 @@ fn sid_part(s: &str) -> String {
 
 /// Tag values and EC2 actions of one (region, tag key).
 type TagGroup<'a> = (BTreeSet<&'a str>, BTreeSet<&'static str>);
+
+/// Tag values and target instance types of one (region, tag key).
+type ResizeGroup<'a> = (BTreeSet<&'a str>, BTreeSet<&'a str>);
 
 /// Makes statement ids unique (two tag keys can differ only in punctuation).
 #[derive(Default)]
@@ -576,10 +689,13 @@ mod tests {
             sids(&p),
             [
                 "ConfigTablesRead",
-                "ConfigTablesWrite",
+                "ConfigTablesCreate",
+                "ConfigTablesWriteItems",
                 "LockTable",
+                "LockTableItems",
                 "Ec2Describe",
-                "Ec2InstancesUsWest2App"
+                "Ec2InstancesUsWest2App",
+                "KmsGrantForEc2"
             ]
         );
         let ec2 = statement(&p, "Ec2InstancesUsWest2App");
@@ -699,11 +815,25 @@ mod tests {
         );
         assert_eq!(
             statement(&p, "Ec2InstancesUsWest2App")["Action"],
-            json!([
-                "ec2:ModifyInstanceAttribute",
-                "ec2:StartInstances",
-                "ec2:StopInstances"
-            ])
+            json!(["ec2:StartInstances", "ec2:StopInstances"])
+        );
+        // Resizes: only the instance type (to the profiles' types) and EBS
+        // optimisation off, never any other attribute (user data).
+        assert_eq!(
+            statement(&p, "Ec2ResizeInstanceTypeUsWest2App")["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/App": ["shop"],
+                   "ec2:Attribute": "InstanceType",
+                   "ec2:Attribute/InstanceType": ["c5.large"]}})
+        );
+        assert_eq!(
+            statement(&p, "Ec2ResizeEbsOptimizedUsWest2App")["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/App": ["shop"],
+                   "ec2:Attribute": "EbsOptimized",
+                   "ec2:Attribute/EbsOptimized": "false"}})
+        );
+        assert_eq!(
+            statement(&p, "KmsGrantForEc2")["Condition"],
+            json!({"Bool": {"kms:GrantIsForAWSResource": "true"}})
         );
     }
 
@@ -785,7 +915,7 @@ mod tests {
         assert_no_wildcard_action(&p);
         assert_eq!(
             statement(&p, "SsmSendCommandDocuments")["Resource"],
-            json!(["arn:aws:ssm:us-west-2::document/AWS-RunShellScript"])
+            json!(["arn:aws:ssm:us-west-2:123456789012:document/tierctl-OverrideCheck"])
         );
         assert_eq!(
             statement(&p, "SsmSendCommandInstancesUsWest2App")["Condition"],
@@ -804,7 +934,7 @@ mod tests {
         let p = policy(&[&windows], &tables(None), &settings(Part::Run));
         assert_eq!(
             statement(&p, "SsmSendCommandDocuments")["Resource"],
-            json!(["arn:aws:ssm:eu-west-1::document/AWS-RunPowerShellScript"])
+            json!(["arn:aws:ssm:eu-west-1:123456789012:document/tierctl-OverrideCheck"])
         );
         assert_eq!(
             statement(&p, "SsmSendCommandInstancesEuWest1Application")["Resource"],
@@ -867,15 +997,22 @@ mod tests {
         assert_eq!(part(Part::Plan), ["ConfigTablesRead", "Ec2Describe"]);
         assert_eq!(
             part(Part::Sync),
-            ["ConfigTablesRead", "ConfigTablesWrite", "Ec2Describe"]
+            [
+                "ConfigTablesRead",
+                "ConfigTablesCreate",
+                "ConfigTablesWriteItems",
+                "Ec2Describe"
+            ]
         );
         assert_eq!(
             part(Part::Run),
             [
                 "ConfigTablesRead",
                 "LockTable",
+                "LockTableItems",
                 "Ec2Describe",
-                "Ec2InstancesUsWest2App"
+                "Ec2InstancesUsWest2App",
+                "KmsGrantForEc2"
             ]
         );
         let p = policy(&[&w], &t, &settings(Part::Sync));
@@ -888,7 +1025,13 @@ mod tests {
         let p = policy(&[], &tables(None), &settings(Part::All));
         assert_eq!(
             sids(&p),
-            ["ConfigTablesRead", "ConfigTablesWrite", "LockTable"]
+            [
+                "ConfigTablesRead",
+                "ConfigTablesCreate",
+                "ConfigTablesWriteItems",
+                "LockTable",
+                "LockTableItems"
+            ]
         );
     }
 
@@ -907,71 +1050,80 @@ mod tests {
         };
         let p = policy(&ws, &tables(Some("us-west-2")), &s);
         assert_no_wildcard_action(&p);
-        let table = |n: &str| format!("arn:aws:dynamodb:us-west-2:123456789012:table/{n}");
-        let expected = json!({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "ConfigTablesRead", "Effect": "Allow",
-                 "Action": ["dynamodb:DescribeTable", "dynamodb:Scan"],
-                 "Resource": [table("TierSpecification"), table("WorkloadSpecification")]},
-                {"Sid": "ConfigTablesWrite", "Effect": "Allow",
-                 "Action": ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:PutItem"],
-                 "Resource": [table("TierSpecification"), table("WorkloadSpecification")]},
-                {"Sid": "LockTable", "Effect": "Allow",
-                 "Action": ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
-                 "Resource": [table("TierctlLocks")]},
-                {"Sid": "Ec2Describe", "Effect": "Allow",
-                 "Action": ["ec2:DescribeInstanceTypes", "ec2:DescribeInstances"], "Resource": ["*"],
-                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
-                {"Sid": "Ec2InstancesEuWest1Application", "Effect": "Allow",
-                 "Action": ["ec2:StartInstances", "ec2:StopInstances"],
-                 "Resource": ["arn:aws:ec2:eu-west-1:123456789012:instance/*"],
-                 "Condition": {"StringEquals": {"aws:ResourceTag/Application": ["reporting-prod"]}}},
-                {"Sid": "Ec2InstancesUsWest2Environment", "Effect": "Allow",
-                 "Action": ["ec2:ModifyInstanceAttribute", "ec2:StartInstances", "ec2:StopInstances"],
-                 "Resource": ["arn:aws:ec2:us-west-2:123456789012:instance/*"],
-                 "Condition": {"StringEquals": {"aws:ResourceTag/Environment": ["ENV001"]}}},
-                {"Sid": "ElbDescribe", "Effect": "Allow",
-                 "Action": ["elasticloadbalancing:DescribeLoadBalancers"], "Resource": ["*"],
-                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
-                {"Sid": "ElbClassicReregister", "Effect": "Allow",
-                 "Action": ["elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
-                            "elasticloadbalancing:RegisterInstancesWithLoadBalancer"],
-                 "Resource": ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/*",
-                              "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/*"]},
-                {"Sid": "SsmDescribeInstanceInformation", "Effect": "Allow",
-                 "Action": ["ssm:DescribeInstanceInformation"], "Resource": ["*"],
-                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
-                {"Sid": "SsmSendCommandDocuments", "Effect": "Allow",
-                 "Action": ["ssm:SendCommand"],
-                 "Resource": ["arn:aws:ssm:eu-west-1::document/AWS-RunPowerShellScript",
-                              "arn:aws:ssm:us-west-2::document/AWS-RunShellScript"]},
-                {"Sid": "SsmSendCommandInstancesEuWest1Application", "Effect": "Allow",
-                 "Action": ["ssm:SendCommand"],
-                 "Resource": ["arn:aws:ec2:eu-west-1:123456789012:instance/*"],
-                 "Condition": {"StringEquals": {"ssm:resourceTag/Application": ["reporting-prod"]}}},
-                {"Sid": "SsmSendCommandInstancesUsWest2Environment", "Effect": "Allow",
-                 "Action": ["ssm:SendCommand"],
-                 "Resource": ["arn:aws:ec2:us-west-2:123456789012:instance/*"],
-                 "Condition": {"StringEquals": {"ssm:resourceTag/Environment": ["ENV001"]}}},
-                {"Sid": "SsmCommandResults", "Effect": "Allow",
-                 "Action": ["ssm:CancelCommand", "ssm:ListCommandInvocations"], "Resource": ["*"],
-                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
-                {"Sid": "SnsTopics", "Effect": "Allow",
-                 "Action": ["sns:CreateTopic", "sns:Publish"],
-                 "Resource": ["arn:aws:sns:eu-west-1:123456789012:reporting-scheduler",
-                              "arn:aws:sns:us-west-2:123456789012:SchedulerTesting"]},
-                {"Sid": "SnsListTopics", "Effect": "Allow",
-                 "Action": ["sns:ListTopics"], "Resource": ["*"],
-                 "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "us-west-2"]}}},
-                {"Sid": "S3OutputBucketLocation", "Effect": "Allow",
-                 "Action": ["s3:GetBucketLocation"],
-                 "Resource": ["arn:aws:s3:::my-ssm-output"]}
-            ]
-        });
-        assert_eq!(p, expected, "{p:#}");
+        // The whole document is in the insta snapshot (tests/it/snapshots);
+        // here the least-privilege properties.
+        assert_eq!(
+            statement(&p, "ConfigTablesWriteItems")["Condition"],
+            json!({"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["BotoTestCase1", "WinReporting"]}})
+        );
+        assert_eq!(
+            statement(&p, "LockTableItems")["Action"],
+            json!([
+                "dynamodb:DeleteItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem"
+            ])
+        );
+        assert_eq!(
+            statement(&p, "LockTable")["Action"],
+            json!([
+                "dynamodb:CreateTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:Scan"
+            ])
+        );
+        assert_eq!(
+            statement(&p, "SsmSendCommandDocuments")["Resource"],
+            json!([
+                "arn:aws:ssm:eu-west-1:123456789012:document/tierctl-OverrideCheck",
+                "arn:aws:ssm:us-west-2:123456789012:document/tierctl-OverrideCheck"
+            ])
+        );
+        assert!(!p.to_string().contains("AWS-Run"));
+        for s in p["Statement"].as_array().unwrap() {
+            if s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a == "ec2:ModifyInstanceAttribute")
+            {
+                assert_eq!(s["Action"], json!(["ec2:ModifyInstanceAttribute"]));
+                assert!(
+                    s["Condition"]["StringEquals"]["ec2:Attribute"].is_string(),
+                    "{s}"
+                );
+            }
+        }
         // Deterministic: the order of the workloads does not matter.
         let reversed: Vec<&Workload> = ws.iter().rev().copied().collect();
         assert_eq!(policy(&reversed, &tables(Some("us-west-2")), &s), p);
+    }
+
+    #[test]
+    fn a_policy_with_every_feature_allows_exactly_the_catalogue() {
+        let mut w = crate::spec::example_with_every_field();
+        w.disabled = false;
+        for t in &mut w.tiers {
+            if let Some(s) = t.start.as_mut() {
+                s.wait_healthy = true;
+                s.reregister_load_balancers = true;
+            }
+        }
+        let mut s = settings(Part::All);
+        s.create_topic = true;
+        let p = policy(&[&w], &tables(Some("us-west-2")), &s);
+        let allowed = actions_of(&p);
+        let listed: BTreeSet<String> = crate::aws::catalogue::actions(None)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(allowed, listed, "{p:#}");
+        let text = p.to_string();
+        assert!(!text.contains("AWS-Run"), "{text}");
+        assert!(text.contains("document/tierctl-OverrideCheck"));
+        assert!(text.contains("dynamodb:LeadingKeys"));
+        assert!(text.contains("kms:GrantIsForAWSResource"));
+        assert!(text.contains("\"ec2:Attribute\":\"InstanceType\""));
     }
 }

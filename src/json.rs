@@ -66,6 +66,8 @@ pub struct SyncOutput {
     /// The difference found before writing.
     #[serde(flatten)]
     pub diff: crate::store::show::DiffJson,
+    /// tierctl's SSM document (`tierctl-OverrideCheck`) in each region that needs it.
+    pub documents: Vec<crate::pipeline::document::DocumentChange>,
     /// Set when sync wrote (absent with `--check`).
     #[serde(flatten)]
     pub applied: Option<SyncApplied>,

@@ -42,8 +42,11 @@
 //!   ([`execute::lock`]), cancellation; every instance gets an outcome.
 //! - [`aws`]: one file per service, implementing effects and observations
 //!   with the SDK; they call AWS and decide nothing.
-//! - [`guest`]: the override-file check commands sent to guests over SSM
-//!   (Linux shell, PowerShell), their quoting, and how their output is read.
+//! - [`guest`]: the override check: tierctl's SSM document (Linux shell and
+//!   PowerShell steps, the path's `allowedPattern`), and every decision on
+//!   what a guest answered (present / absent / unsure); `aws::ssm` only
+//!   sends and collects. `store::document` decides whether `sync` writes the
+//!   document; `aws::catalogue` lists every AWS call (the IAM policy's source).
 //! - [`iam`]: the least-privilege IAM policy the specs need.
 //! - [`notify`]: the one SNS message per workload and run that needs a human.
 //! - [`report`]: plans and outcomes as text, markdown and step summaries;

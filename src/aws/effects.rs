@@ -156,7 +156,18 @@ impl Effects for AwsEffects {
             output_bucket: check.output_bucket.clone(),
             output_prefix: check.output_prefix.clone(),
         };
-        self.ssm(region).check_overrides(&req, ids).await
+        let replies = self.ssm(region).check_overrides(&req, ids).await;
+        replies
+            .into_iter()
+            .map(|(id, reply)| {
+                let outcome = match crate::guest::decide(&reply) {
+                    crate::guest::Decision::Present => CheckOutcome::Present,
+                    crate::guest::Decision::Absent => CheckOutcome::Absent,
+                    crate::guest::Decision::Unsure(why) => CheckOutcome::Unchecked(why),
+                };
+                (id, outcome)
+            })
+            .collect()
     }
 }
 

@@ -6,15 +6,20 @@
 //!    call) sorts out instances whose agent is missing, not online, or on the
 //!    wrong platform: sending them a command would fail the whole batch.
 //! 2. `SendCommand` with up to 50 instance ids per call (the API limit), all
-//!    batches concurrently, running the one-line check from [`crate::guest`].
+//!    batches concurrently, running tierctl's own document
+//!    ([`crate::guest::DOCUMENT`], created by `sync`) with the path as its
+//!    only parameter.
 //! 3. `ListCommandInvocations` with details, polled with a backoff until every
 //!    invocation is final or the deadline passes. The plugin output it returns
 //!    (up to 2,500 chars) is plenty for the one marker line, so nothing is
 //!    read per instance and nothing is read from S3.
 //!
-//! Fail-safe throughout: an instance is [`CheckOutcome::Absent`] only when its
-//! invocation succeeded and printed exactly the "absent" marker. Every other
-//! path (call errors, deadlines, odd output, panics) ends in `Unchecked`.
+//! This module sends and collects; it decides nothing. Every instance gets
+//! one [`Reply`]: the final invocation as SSM reported it, or why there is
+//! none (call errors, deadlines, panics); [`crate::guest::decide`] reads it.
+//!
+//! Also the document's own calls for `sync` (`DescribeDocument`,
+//! `CreateDocument`, `UpdateDocument`, `UpdateDocumentDefaultVersion`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -29,8 +34,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::{AwsError, AwsErrorKind};
-use crate::execute::CheckOutcome;
-use crate::guest::{self, Answer};
+use crate::guest::{self, Agent, Reply};
 use crate::spec::GuestOs;
 
 /// Instance ids per `SendCommand` (the API limit) and per
@@ -51,10 +55,6 @@ const MIN_DELIVERY_TIMEOUT: u64 = 30;
 const MAX_DELIVERY_TIMEOUT: u64 = 2_592_000;
 /// Shown in the SSM console and in `ListCommands` (at most 100 chars).
 const COMMENT: &str = "tierctl override check";
-/// How much guest output goes into a reason.
-const EXCERPT_CHARS: usize = 200;
-/// What the agent puts between stdout and stderr in a plugin's `Output`.
-const STDERR_MARKER: &str = "----------ERROR-------";
 
 /// An SSM client in one region.
 #[derive(Debug, Clone)]
@@ -100,7 +100,7 @@ impl Ssm {
         &self,
         req: &OverrideRequest,
         ids: &[String],
-    ) -> BTreeMap<String, CheckOutcome> {
+    ) -> BTreeMap<String, Reply> {
         let deadline = Instant::now() + req.timeout;
         let wanted: BTreeSet<String> = ids.iter().cloned().collect();
         let mut outcomes = BTreeMap::new();
@@ -125,10 +125,10 @@ impl Ssm {
             match agents {
                 Ok(agents) => {
                     for id in chunk {
-                        match agent_problem(req.os, agents.get(&id)) {
+                        match guest::agent_problem(req.os, agents.get(&id)) {
                             None => ready.push(id),
                             Some(reason) => {
-                                outcomes.insert(id, CheckOutcome::Unchecked(reason));
+                                outcomes.insert(id, Reply::NoAnswer(reason));
                             }
                         }
                     }
@@ -136,7 +136,7 @@ impl Ssm {
                 Err(err) => {
                     warn!(instances = chunk.len(), error = %err, "SSM agent lookup failed");
                     for id in chunk {
-                        outcomes.insert(id, CheckOutcome::Unchecked(err.to_string()));
+                        outcomes.insert(id, Reply::NoAnswer(err.to_string()));
                     }
                 }
             }
@@ -160,14 +160,101 @@ impl Ssm {
         for id in wanted {
             outcomes
                 .entry(id)
-                .or_insert_with(|| CheckOutcome::Unchecked("internal error: no outcome".into()));
+                .or_insert_with(|| Reply::NoAnswer("internal error: no outcome".into()));
         }
         for (id, outcome) in &outcomes {
-            if let CheckOutcome::Unchecked(reason) = outcome {
-                warn!(instance = %id, %reason, "override check: held back");
+            if let Reply::NoAnswer(reason) = outcome {
+                warn!(instance = %id, %reason, "override check: no answer");
             }
         }
         outcomes
+    }
+}
+
+/// What `DescribeDocument` returns that `sync` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentInfo {
+    /// `Description`.
+    pub description: Option<String>,
+    /// `DocumentType`.
+    pub document_type: Option<String>,
+    /// `DefaultVersion`.
+    pub default_version: Option<String>,
+    /// `LatestVersion`.
+    pub latest_version: Option<String>,
+}
+
+impl Ssm {
+    /// `DescribeDocument`; `None` when there is no document of that name.
+    pub async fn describe_document(&self, name: &str) -> Result<Option<DocumentInfo>, AwsError> {
+        const CALL: &str = "ssm:DescribeDocument";
+        debug!(name, "{CALL}");
+        match self.client.describe_document().name(name).send().await {
+            Ok(out) => Ok(out.document().map(|d| DocumentInfo {
+                description: d.description().map(str::to_string),
+                document_type: d.document_type().map(|t| t.as_str().to_string()),
+                default_version: d.default_version().map(str::to_string),
+                latest_version: d.latest_version().map(str::to_string),
+            })),
+            Err(e) => {
+                let err = AwsError::from_sdk(CALL, e);
+                if err.code.as_deref() == Some("InvalidDocument") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// `CreateDocument`: a Command document in JSON.
+    pub async fn create_document(&self, name: &str, content: &str) -> Result<(), AwsError> {
+        const CALL: &str = "ssm:CreateDocument";
+        debug!(name, "{CALL}");
+        self.client
+            .create_document()
+            .name(name)
+            .content(content)
+            .document_type(aws_sdk_ssm::types::DocumentType::Command)
+            .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CALL, e))?;
+        Ok(())
+    }
+
+    /// `UpdateDocument` on `$LATEST`; the new version.
+    pub async fn update_document(&self, name: &str, content: &str) -> Result<String, AwsError> {
+        const CALL: &str = "ssm:UpdateDocument";
+        debug!(name, "{CALL}");
+        let out = self
+            .client
+            .update_document()
+            .name(name)
+            .content(content)
+            .document_version("$LATEST")
+            .document_format(aws_sdk_ssm::types::DocumentFormat::Json)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CALL, e))?;
+        out.document_description()
+            .and_then(|d| d.document_version())
+            .map(str::to_string)
+            .ok_or_else(|| local_error(CALL, "the answer has no document version".into()))
+    }
+
+    /// `UpdateDocumentDefaultVersion`.
+    pub async fn set_default_version(&self, name: &str, version: &str) -> Result<(), AwsError> {
+        const CALL: &str = "ssm:UpdateDocumentDefaultVersion";
+        debug!(name, version, "{CALL}");
+        self.client
+            .update_document_default_version()
+            .name(name)
+            .document_version(version)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(CALL, e))?;
+        Ok(())
     }
 }
 
@@ -191,15 +278,6 @@ where
         }
     }
     out
-}
-
-/// What `DescribeInstanceInformation` says about one instance's agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Agent {
-    /// `Online`, `ConnectionLost`, `Inactive`, ...
-    ping: String,
-    /// `Linux`, `Windows`, `MacOS`, when reported.
-    platform: Option<String>,
 }
 
 /// The agents of `ids` (at most 50) that SSM knows, by instance id.
@@ -247,37 +325,12 @@ async fn describe_agents(
     Ok(agents)
 }
 
-/// Why an instance cannot be sent the check, or `None` when it can.
-fn agent_problem(os: GuestOs, agent: Option<&Agent>) -> Option<String> {
-    let Some(agent) = agent else {
-        return Some("not managed by SSM: no agent registered for this instance".into());
-    };
-    if agent.ping != "Online" {
-        return Some(format!("SSM agent not online ({})", agent.ping));
-    }
-    // AWS-RunShellScript also runs on macOS, where the POSIX check holds.
-    let fits = matches!(
-        (os, agent.platform.as_deref()),
-        (GuestOs::Linux, Some("Linux" | "MacOS")) | (GuestOs::Windows, Some("Windows"))
-    );
-    if fits {
-        None
-    } else {
-        Some(format!(
-            "SSM reports platform {}, but the override check is for {}",
-            agent.platform.as_deref().unwrap_or("unknown"),
-            os.original_name()
-        ))
-    }
-}
-
 /// The `SendCommand` request shared by every batch of one check.
 #[derive(Debug)]
 struct CommandPlan {
     document: &'static str,
-    command: String,
-    /// The document's `executionTimeout` parameter, in seconds.
-    execution_timeout: String,
+    /// The document's one parameter: the path.
+    path: String,
     /// `TimeoutSeconds`: how long SSM may take to deliver the command.
     delivery_timeout: i32,
     output_bucket: Option<String>,
@@ -288,14 +341,12 @@ struct CommandPlan {
 
 impl CommandPlan {
     fn new(req: &OverrideRequest) -> Self {
-        let check = guest::check_command(req.os, &req.file);
         // Rounded up: the guest must not give up before tierctl does.
         let secs = req.timeout.as_secs_f64().ceil().max(1.0) as u64;
         let delivery = secs.clamp(MIN_DELIVERY_TIMEOUT, MAX_DELIVERY_TIMEOUT);
         CommandPlan {
-            document: check.document,
-            command: check.command,
-            execution_timeout: secs.to_string(),
+            document: guest::DOCUMENT,
+            path: req.file.clone(),
             delivery_timeout: i32::try_from(delivery).unwrap_or(i32::MAX),
             output_bucket: req.output_bucket.clone(),
             output_prefix: req.output_prefix.clone(),
@@ -310,7 +361,7 @@ async fn check_batch(
     plan: &CommandPlan,
     ids: Vec<String>,
     deadline: Instant,
-) -> Vec<(String, CheckOutcome)> {
+) -> Vec<(String, Reply)> {
     let mut out = Vec::new();
     let Some((command_id, sent)) = send_with_retry(client, plan, ids, deadline, &mut out).await
     else {
@@ -329,7 +380,7 @@ async fn send_with_retry(
     plan: &CommandPlan,
     ids: Vec<String>,
     deadline: Instant,
-    out: &mut Vec<(String, CheckOutcome)>,
+    out: &mut Vec<(String, Reply)>,
 ) -> Option<(String, Vec<String>)> {
     let err = match send(client, plan, &ids, deadline).await {
         Ok(command_id) => return Some((command_id, ids)),
@@ -376,8 +427,7 @@ async fn send(
         .send_command()
         .document_name(plan.document)
         .set_instance_ids(Some(ids.to_vec()))
-        .parameters("commands", vec![plan.command.clone()])
-        .parameters("executionTimeout", vec![plan.execution_timeout.clone()])
+        .parameters(guest::PARAMETER, vec![plan.path.clone()])
         .timeout_seconds(plan.delivery_timeout)
         .comment(COMMENT)
         // The defaults (MaxErrors 0, MaxConcurrency 50 ramping up) would stop
@@ -418,7 +468,7 @@ async fn collect_answers(
     command_id: &str,
     ids: Vec<String>,
     deadline: Instant,
-    out: &mut Vec<(String, CheckOutcome)>,
+    out: &mut Vec<(String, Reply)>,
 ) {
     let mut waiting: BTreeSet<String> = ids.into_iter().collect();
     let mut pause = FIRST_POLL;
@@ -513,8 +563,8 @@ async fn cancel(client: &Client, command_id: &str, ids: Vec<String>) {
     }
 }
 
-/// The outcome of a final invocation, or `None` while it is still running.
-fn final_outcome(inv: &CommandInvocation) -> Option<CheckOutcome> {
+/// The reply of a final invocation, or `None` while it is still running.
+fn final_outcome(inv: &CommandInvocation) -> Option<Reply> {
     let status = inv.status()?.as_str();
     if matches!(status, "Pending" | "InProgress" | "Delayed" | "Cancelling") {
         return None;
@@ -525,47 +575,11 @@ fn final_outcome(inv: &CommandInvocation) -> Option<CheckOutcome> {
         .filter_map(|p| p.output())
         .collect::<Vec<_>>()
         .join("\n");
-    Some(outcome_of(status, inv.status_details(), &output))
-}
-
-/// Reads a final invocation: only `Success` with exactly one marker line counts.
-fn outcome_of(status: &str, details: Option<&str>, output: &str) -> CheckOutcome {
-    if status == "Success" {
-        return match guest::parse_output(output) {
-            Some(Answer::Present) => CheckOutcome::Present,
-            Some(Answer::Absent) => CheckOutcome::Absent,
-            None => CheckOutcome::Unchecked(format!("unreadable output: {}", excerpt(output))),
-        };
-    }
-    let mut reason = status.to_string();
-    if let Some(details) = details.filter(|d| !d.is_empty() && *d != status) {
-        reason.push_str(&format!(" ({details})"));
-    }
-    // stderr says more about a failure than stdout does.
-    let tail = output
-        .split_once(STDERR_MARKER)
-        .map_or(output, |(_, stderr)| stderr);
-    let tail = excerpt(tail);
-    if !tail.is_empty() {
-        reason.push_str(": ");
-        reason.push_str(&tail);
-    }
-    CheckOutcome::Unchecked(reason)
-}
-
-/// Guest output on one line, at most [`EXCERPT_CHARS`] characters.
-fn excerpt(text: &str) -> String {
-    let one_line = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" | ");
-    let mut cut: String = one_line.chars().take(EXCERPT_CHARS).collect();
-    if one_line.chars().count() > EXCERPT_CHARS {
-        cut.push('…');
-    }
-    cut
+    Some(Reply::Final {
+        status: status.to_string(),
+        details: inv.status_details().map(str::to_string),
+        output,
+    })
 }
 
 /// `2s`, or `1.5s` when not whole.
@@ -577,8 +591,8 @@ fn seconds_label(d: Duration) -> String {
     }
 }
 
-fn unchecked(id: String, reason: &str) -> (String, CheckOutcome) {
-    (id, CheckOutcome::Unchecked(reason.to_string()))
+fn unchecked(id: String, reason: &str) -> (String, Reply) {
+    (id, Reply::NoAnswer(reason.to_string()))
 }
 
 fn deadline_error(call: &str) -> AwsError {
@@ -602,89 +616,6 @@ fn local_error(call: &str, message: String) -> AwsError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn agent(ping: &str, platform: Option<&str>) -> Agent {
-        Agent {
-            ping: ping.into(),
-            platform: platform.map(str::to_string),
-        }
-    }
-
-    #[test]
-    fn only_online_agents_on_the_right_platform_are_sent_the_check() {
-        assert_eq!(
-            agent_problem(GuestOs::Linux, None).unwrap(),
-            "not managed by SSM: no agent registered for this instance"
-        );
-        assert_eq!(
-            agent_problem(
-                GuestOs::Linux,
-                Some(&agent("ConnectionLost", Some("Linux")))
-            )
-            .unwrap(),
-            "SSM agent not online (ConnectionLost)"
-        );
-        assert_eq!(
-            agent_problem(GuestOs::Windows, Some(&agent("Online", Some("Linux")))).unwrap(),
-            "SSM reports platform Linux, but the override check is for Windows"
-        );
-        assert!(agent_problem(GuestOs::Linux, Some(&agent("Online", None))).is_some());
-        assert_eq!(
-            agent_problem(GuestOs::Linux, Some(&agent("Online", Some("Linux")))),
-            None
-        );
-        assert_eq!(
-            agent_problem(GuestOs::Windows, Some(&agent("Online", Some("Windows")))),
-            None
-        );
-    }
-
-    #[test]
-    fn only_a_successful_absent_marker_is_absent() {
-        assert_eq!(
-            outcome_of("Success", None, "TIERCTL_OVERRIDE=absent\n"),
-            CheckOutcome::Absent
-        );
-        assert_eq!(
-            outcome_of("Success", None, "TIERCTL_OVERRIDE=present\r\n"),
-            CheckOutcome::Present
-        );
-        assert_eq!(
-            outcome_of("Success", None, "hello\nTIERCTL_OVERRIDE=absent\n"),
-            CheckOutcome::Unchecked("unreadable output: hello | TIERCTL_OVERRIDE=absent".into())
-        );
-        assert_eq!(
-            outcome_of("Success", None, ""),
-            CheckOutcome::Unchecked("unreadable output: ".into())
-        );
-        assert_eq!(
-            outcome_of("Failed", Some("Failed"), "TIERCTL_OVERRIDE=absent\n"),
-            CheckOutcome::Unchecked("Failed: TIERCTL_OVERRIDE=absent".into())
-        );
-        assert_eq!(
-            outcome_of(
-                "Failed",
-                Some("NonZeroExitCode"),
-                "\n----------ERROR-------\nfailed to run commands: exit status 1"
-            ),
-            CheckOutcome::Unchecked(
-                "Failed (NonZeroExitCode): failed to run commands: exit status 1".into()
-            )
-        );
-        assert_eq!(
-            outcome_of("TimedOut", Some("ExecutionTimedOut"), ""),
-            CheckOutcome::Unchecked("TimedOut (ExecutionTimedOut)".into())
-        );
-    }
-
-    #[test]
-    fn excerpts_are_short_and_on_one_line() {
-        let long = "x".repeat(300);
-        let cut = excerpt(&long);
-        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
-        assert!(cut.ends_with('…'));
-        assert_eq!(excerpt("a\r\n\r\nb\n"), "a | b");
-    }
 
     #[test]
     fn rejected_ids_are_read_from_the_message() {
@@ -710,17 +641,12 @@ mod tests {
             output_prefix: None,
         };
         let plan = CommandPlan::new(&req(0.2));
-        assert_eq!(
-            (plan.execution_timeout.as_str(), plan.delivery_timeout),
-            ("1", 30)
-        );
+        assert_eq!(plan.delivery_timeout, 30);
         assert_eq!(plan.timeout_label, "0.2s");
         let plan = CommandPlan::new(&req(120.0));
-        assert_eq!(
-            (plan.execution_timeout.as_str(), plan.delivery_timeout),
-            ("120", 120)
-        );
+        assert_eq!(plan.delivery_timeout, 120);
         assert_eq!(plan.timeout_label, "120s");
-        assert_eq!(plan.document, "AWS-RunShellScript");
+        assert_eq!(plan.document, "tierctl-OverrideCheck");
+        assert_eq!(plan.path, "/tmp/StopOverride");
     }
 }

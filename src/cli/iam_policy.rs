@@ -30,23 +30,30 @@ tag, \"*\" resources limited to the workloads' regions (aws:RequestedRegion). St
 
 - ConfigTablesRead: dynamodb:DescribeTable, Scan on the two config tables (plan, sync, import, \
 run --from dynamodb).
-- ConfigTablesWrite: dynamodb:CreateTable, PutItem, DeleteItem on them (sync; \
-its TransactWriteItems is authorised by the item-level actions of its entries and is no IAM action).
-- LockTable: dynamodb:DescribeTable, CreateTable, PutItem, UpdateItem, DeleteItem on the lock table \
-(run, unlock).
+- ConfigTablesCreate: dynamodb:CreateTable on them (sync).
+- ConfigTablesWriteItems: dynamodb:PutItem, DeleteItem on them, only for the specs' SpecNames \
+(dynamodb:LeadingKeys) (sync; its TransactWriteItems is authorised by the item-level actions of its \
+entries and is no IAM action).
+- LockTable, LockTableItems: dynamodb:DescribeTable, CreateTable, Scan on the lock table; GetItem, \
+PutItem, UpdateItem, DeleteItem only on the workloads' leases (dynamodb:LeadingKeys) (run, unlock).
 - Ec2Describe: ec2:DescribeInstances, and DescribeInstanceTypes when a tier has scaling (resize \
 checks), on \"*\": they have no resource-level permissions (plan, run).
-- Ec2Instances<Region><TagKey>: ec2:StopInstances, StartInstances (tiers with stop / start), \
-ModifyInstanceAttribute (tiers with scaling) on the instances whose workload tag has one of the \
-workloads' values (run).
+- Ec2Instances<Region><TagKey>: ec2:StopInstances, StartInstances (tiers with stop / start) on the \
+instances whose workload tag has one of the workloads' values (run).
+- Ec2ResizeInstanceType/Ec2ResizeEbsOptimized<Region><TagKey>: ec2:ModifyInstanceAttribute (tiers \
+with scaling) on those instances, only for ec2:Attribute InstanceType (to the profiles' types, \
+ec2:Attribute/InstanceType) and EbsOptimized = false (run).
+- KmsGrantForEc2: kms:CreateGrant with kms:GrantIsForAWSResource, for starts of instances with \
+volumes encrypted with a customer managed key (run).
 - ElbDescribe: for starts, elasticloadbalancing:DescribeLoadBalancers (tiers that re-register with \
 classic load balancers, the default) and DescribeTargetGroups, DescribeTargetHealth (waitHealthy; \
 with ec2:DescribeInstanceStatus in Ec2Describe), on \"*\" (plan, run).
 - ElbClassicReregister: elasticloadbalancing:DeregisterInstancesFromLoadBalancer, \
 RegisterInstancesWithLoadBalancer on the regions' classic load balancers (run).
 - Ssm*: only when a tier has stop.override: ssm:DescribeInstanceInformation, ssm:SendCommand on the \
-documents used (AWS-RunShellScript, AWS-RunPowerShellScript) and on the tagged instances, \
-ssm:ListCommandInvocations and CancelCommand (run).
+document tierctl-OverrideCheck (never AWS-RunShellScript) and on the tagged instances, \
+ssm:ListCommandInvocations and CancelCommand (run); ssm:DescribeDocument (plan, sync) and \
+CreateDocument, UpdateDocument, UpdateDocumentDefaultVersion (sync) on that document.
 - SnsTopics, SnsListTopics: only with notify.snsTopic: sns:Publish on the topics (and \
 sns:CreateTopic with --create-topic, for `run --create-topic`), sns:ListTopics (run).
 - S3OutputBucketLocation: only with ssm.outputBucket: s3:GetBucketLocation on the bucket (run).

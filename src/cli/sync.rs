@@ -8,6 +8,7 @@ use anyhow::bail;
 use crate::exit::Exit;
 use crate::json::{SyncApplied, SyncFailure, SyncOutput};
 use crate::output::Format;
+use crate::pipeline::document;
 use crate::pipeline::sync as pipeline_sync;
 use crate::store::{show, sync};
 
@@ -78,19 +79,30 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             };
         let (changes, ctx) = (&prepared.changes, &prepared.ctx);
         let mut stdout = std::io::stdout();
-        let human = |format: Format| match format {
-            Format::Markdown => show::markdown(changes, ctx),
-            _ => show::text(changes, ctx, global.color),
+        let documents = &prepared.documents;
+        let human = |format: Format, applied: bool| {
+            let mut text = match format {
+                Format::Markdown => show::markdown(changes, ctx),
+                _ => show::text(changes, ctx, global.color),
+            };
+            if !applied {
+                for line in document::describe(documents, false) {
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+            text
         };
         if args.check {
             if format == Format::Json {
                 let doc = SyncOutput {
                     diff: show::diff_json(changes, ctx),
+                    documents: documents.clone(),
                     applied: None,
                 };
                 stdout.write_all(pretty(&doc).as_bytes())?;
             } else {
-                stdout.write_all(human(format).as_bytes())?;
+                stdout.write_all(human(format, false).as_bytes())?;
             }
             return Ok(if prepared.drift() {
                 Exit::Changes
@@ -99,7 +111,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             });
         }
         if format != Format::Json {
-            stdout.write_all(human(format).as_bytes())?;
+            stdout.write_all(human(format, true).as_bytes())?;
             stdout.flush()?;
         }
         let billing = sync::billing(
@@ -107,10 +119,11 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 .then_some((args.read_capacity, args.write_capacity)),
         );
         let concurrency = usize::try_from(args.concurrency).unwrap_or(16);
-        let synced = match pipeline_sync::apply(&prepared, billing, concurrency).await {
-            Ok(s) => s,
-            Err(e) => return super::pipeline_error(e),
-        };
+        let synced =
+            match pipeline_sync::apply(&global.session, &prepared, billing, concurrency).await {
+                Ok(s) => s,
+                Err(e) => return super::pipeline_error(e),
+            };
         let applied = &synced.applied;
         let failures: Vec<SyncFailure> = applied
             .failed
@@ -123,6 +136,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         if format == Format::Json {
             let doc = SyncOutput {
                 diff: show::diff_json(changes, ctx),
+                documents: documents.clone(),
                 applied: Some(SyncApplied {
                     managed_by: prepared.owner.marker().to_string(),
                     created_tables: synced.created.clone(),
@@ -135,7 +149,13 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             stdout.write_all(pretty(&doc).as_bytes())?;
         } else if !changes.has_changes() && synced.created.is_empty() && failures.is_empty() {
             writeln!(stdout, "No changes: DynamoDB matches the YAML.")?;
+            for line in document::describe(documents, true) {
+                writeln!(stdout, "{line}")?;
+            }
         } else {
+            for line in document::describe(documents, true) {
+                writeln!(stdout, "{line}")?;
+            }
             writeln!(
                 stdout,
                 "Applied: {} workload{} ({} item write{}){}.",

@@ -7,6 +7,7 @@
 //! - [`plan`](mod@plan): observe and plan (what `tierctl plan` prints), with the config diff.
 //! - [`saved`]: the saved plan file (`plan --out`, `run --plan`) and the
 //!   staleness check that refuses a plan the fleet or the specs outgrew.
+//! - [`document`]: tierctl's SSM document, created and updated by `sync`.
 //! - [`run`]: locks, execution, the SSM output bucket check, notifications.
 //! - [`sync`](mod@sync): the YAML -> the configuration tables (diff, then conditional writes).
 //!
@@ -14,6 +15,7 @@
 //! configuration every client is built from.
 
 pub mod config;
+pub mod document;
 pub mod plan;
 pub mod run;
 pub mod saved;
@@ -203,6 +205,9 @@ pub enum PipelineError {
     /// The configuration tables.
     #[error(transparent)]
     Store(#[from] crate::error::StoreError),
+    /// tierctl's SSM document could not be managed.
+    #[error(transparent)]
+    Document(Box<document::DocumentError>),
     /// The plan cannot be made.
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),

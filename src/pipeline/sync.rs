@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use super::document::{self, DocumentChange};
 use super::{PipelineError, Session};
 use crate::aws::dynamodb::{Billing, Dynamo};
 use crate::spec::Workload;
@@ -23,6 +24,8 @@ pub struct Prepared {
     pub ctx: show::Context,
     /// The `ManagedBy` marker written.
     pub owner: Owner,
+    /// tierctl's SSM document in each region that needs it.
+    pub documents: Vec<DocumentChange>,
     state: TablesState,
     db: Dynamo,
 }
@@ -34,6 +37,7 @@ impl Prepared {
         self.changes.has_changes()
             || !self.ctx.missing_tables.is_empty()
             || self.changes.count(WorkloadAction::Foreign) > 0
+            || self.documents.iter().any(|d| d.action.writes())
     }
 }
 
@@ -67,10 +71,14 @@ pub async fn prepare(
         missing_tables: state.missing.clone(),
         ..ctx
     };
+    let documents = document::inspect(session, workloads.iter().map(|(_, w)| w))
+        .await
+        .map_err(|e| PipelineError::Document(Box::new(e)))?;
     Ok(Prepared {
         changes,
         ctx,
         owner,
+        documents,
         state,
         db,
     })
@@ -85,10 +93,12 @@ pub struct Synced {
     pub applied: Applied,
 }
 
-/// Creates missing tables (and waits for them), then writes the changes.
-/// A workload that fails is listed in `applied.failed`; the others are
-/// still written.
+/// Creates missing tables (and waits for them), writes the changes, then
+/// creates or updates tierctl's SSM document where it differs. A workload
+/// that fails is listed in `applied.failed`; the others, and the document
+/// (which every workload's override check needs), are still written.
 pub async fn apply(
+    session: &Session,
     prepared: &Prepared,
     billing: Billing,
     concurrency: usize,
@@ -111,5 +121,8 @@ pub async fn apply(
     for (w, e) in &applied.failed {
         tracing::error!(workload = %w, "{e}");
     }
+    document::apply(session, &prepared.documents)
+        .await
+        .map_err(|e| PipelineError::Document(Box::new(e)))?;
     Ok(Synced { created, applied })
 }

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod diff;
+pub mod document;
 pub mod item;
 pub mod owner;
 pub mod show;

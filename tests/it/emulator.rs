@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::InstanceStateName;
 use serde_json::json;
-use tierctl::guest::{self, Answer};
+use tierctl::guest::{self, Decision};
 use tierctl::spec::GuestOs;
 
 use crate::support::emulator::{Emulator, REGION};
@@ -111,18 +111,23 @@ fn stop_goes_through_stopping_to_stopped() {
 async fn run_check(
     ssm: &aws_sdk_ssm::Client,
     id: &str,
-    os: GuestOs,
+    _os: GuestOs,
     path: &str,
 ) -> (String, String) {
-    let check = guest::check_command(os, path);
-    let sent = ssm
+    let sent = match ssm
         .send_command()
-        .document_name(check.document)
+        .document_name(guest::DOCUMENT)
         .instance_ids(id)
-        .parameters("commands", vec![check.command])
+        .parameters(guest::PARAMETER, vec![path.to_string()])
         .send()
         .await
-        .unwrap();
+    {
+        Ok(sent) => sent,
+        Err(e) => {
+            let code = aws_sdk_ssm::error::ProvideErrorMetadata::code(&e).unwrap_or_default();
+            return ("Refused".into(), code.to_string());
+        }
+    };
     let command_id = sent.command().unwrap().command_id().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -168,37 +173,54 @@ fn linux_and_windows_guests_answer_the_override_check() {
         "running",
         json!({"os": "windows", "files": ["C:\\ignore.txt"], "latencyMs": 50}),
     );
+    emu.create_override_document(crate::support::emulator::REGION);
     rt().block_on(async {
         let ssm = aws_sdk_ssm::Client::new(&emu.sdk_config().await);
         let (status, out) = run_check(&ssm, &with[0], GuestOs::Linux, "/tmp/StopOverride").await;
         assert_eq!(
             (status.as_str(), guest::parse_output(&out)),
-            ("Success", Some(Answer::Present))
+            ("Success", Some(Decision::Present))
         );
         let (status, out) = run_check(&ssm, &without[0], GuestOs::Linux, "/tmp/StopOverride").await;
         assert_eq!(
             (status.as_str(), guest::parse_output(&out)),
-            ("Success", Some(Answer::Absent))
+            ("Success", Some(Decision::Absent))
         );
         let (status, out) = run_check(&ssm, &win[0], GuestOs::Windows, "C:\\ignore.txt").await;
         assert_eq!(
             (status.as_str(), guest::parse_output(&out)),
-            ("Success", Some(Answer::Present))
+            ("Success", Some(Decision::Present))
         );
         let (status, out) = run_check(&ssm, &win[0], GuestOs::Windows, "C:\\other.txt").await;
         assert_eq!(
             (status.as_str(), guest::parse_output(&out)),
-            ("Success", Some(Answer::Absent))
+            ("Success", Some(Decision::Absent))
         );
-        // The paths validation rejects are still only data to the check: never a success.
-        for bad in ["/tmp/x'; echo TIERCTL_OVERRIDE=absent; '", "/tmp/$(reboot)"] {
+        // The document's allowedPattern refuses anything but an absolute
+        // plain path, as AWS does (InvalidParameters): nothing runs.
+        for bad in [
+            "/tmp/x'; echo TIERCTL_OVERRIDE=absent; '",
+            "/tmp/$(reboot)",
+            "/tmp/../etc/shadow",
+            "relative/path",
+            "/tmp/{{ path }}",
+            "C:\\x'; 'TIERCTL_OVERRIDE=absent'",
+        ] {
             let (status, out) = run_check(&ssm, &without[0], GuestOs::Linux, bad).await;
-            assert_ne!(
-                guest::parse_output(&out),
-                Some(Answer::Present),
-                "{bad}: {status} {out}"
+            assert_eq!(
+                (status.as_str(), out.as_str()),
+                ("Refused", "InvalidParameters"),
+                "{bad}"
             );
-            assert!(status == "Success" || status == "Failed", "{status}");
+        }
+        for good in [
+            "/tmp/Stop Override",
+            "/home/u/.override",
+            "C:\\ignore.txt",
+            "\\\\srv\\share\\x",
+        ] {
+            let (status, _) = run_check(&ssm, &without[0], GuestOs::Linux, good).await;
+            assert_eq!(status, "Success", "{good}");
         }
     });
 }
@@ -216,12 +238,11 @@ fn offline_agent_rejects_the_command_as_aws_does() {
             .find(|i| i.instance_id() == Some(ids[0].as_str()))
             .unwrap();
         assert_eq!(me.ping_status().unwrap().as_str(), "ConnectionLost");
-        let check = guest::check_command(GuestOs::Linux, "/tmp/StopOverride");
         let err = ssm
             .send_command()
-            .document_name(check.document)
+            .document_name("AWS-RunShellScript")
             .instance_ids(&ids[0])
-            .parameters("commands", vec![check.command])
+            .parameters("commands", vec!["echo x".to_string()])
             .send()
             .await
             .unwrap_err();

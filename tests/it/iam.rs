@@ -13,34 +13,10 @@ use crate::support::{repo_root, run, tierctl};
 
 /// Every IAM action the code can need (src/aws/), reached by the demo flow or not
 /// (lease renewal after 30 s, cancelling unanswered checks, creating topics...).
-const CODE_ACTIONS: &[&str] = &[
-    "dynamodb:CreateTable",
-    "dynamodb:DeleteItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Scan",
-    "dynamodb:UpdateItem",
-    "ec2:DescribeInstanceStatus",
-    "ec2:DescribeInstanceTypes",
-    "ec2:DescribeInstances",
-    "ec2:ModifyInstanceAttribute",
-    "ec2:StartInstances",
-    "ec2:StopInstances",
-    "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
-    "s3:GetBucketLocation",
-    "sns:CreateTopic",
-    "sns:ListTopics",
-    "sns:Publish",
-    "ssm:CancelCommand",
-    "ssm:DescribeInstanceInformation",
-    "ssm:ListCommandInvocations",
-    "ssm:SendCommand",
-];
+/// Every IAM action the code can need: the catalogue of AWS calls.
+fn code_actions() -> Vec<&'static str> {
+    tierctl::aws::catalogue::actions(None).into_iter().collect()
+}
 
 /// The IAM actions that authorise one logged call.
 ///
@@ -242,7 +218,7 @@ fn policy_covers_every_call_of_the_demo_flow() {
     let every = tempfile::tempdir().unwrap();
     copy_of_the_examples(every.path(), true);
     let every = actions_of(&policy(every.path(), "all"));
-    for a in CODE_ACTIONS {
+    for a in &code_actions() {
         assert!(every.contains(*a), "{a} is not in the policy: {every:?}");
     }
     // What the flow must have reached, so the check above means something.
@@ -264,7 +240,7 @@ fn policy_covers_every_call_of_the_demo_flow() {
         assert!(a != "*" && !a.ends_with('*') && !a.contains('*'), "{a}");
     }
     // Nothing beyond what the code can call.
-    let code: BTreeSet<String> = CODE_ACTIONS.iter().map(|a| a.to_string()).collect();
+    let code: BTreeSet<String> = code_actions().iter().map(|a| a.to_string()).collect();
     let extra: Vec<&String> = every.difference(&code).collect();
     assert!(
         extra.is_empty(),

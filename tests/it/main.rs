@@ -5,6 +5,7 @@
 mod cli;
 mod concurrency;
 mod cycle;
+mod document;
 mod elb;
 mod emulator;
 mod iam;

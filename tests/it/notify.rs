@@ -42,6 +42,8 @@ impl Fleet {
     /// `count` running instances of tier `web`, guests online without the file.
     fn new(count: u32, extra: &str) -> Fleet {
         let emu = Emulator::start();
+        // What `sync` creates: the override check runs tierctl's document.
+        emu.create_override_document(REGION);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Big.yaml"), spec(extra)).unwrap();
         let seeded = emu.seed(json!({

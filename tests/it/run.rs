@@ -40,6 +40,8 @@ impl Shop {
     /// The Shop workload: web (3, the first keeps /tmp/keep), app (`apps`), db (1), all `state`.
     pub(crate) fn new(apps: u32, state: &str) -> Shop {
         let emu = Emulator::start();
+        // What `sync` creates: the override check runs tierctl's document.
+        emu.create_override_document(REGION);
         emu.transitions(500, 500);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("Shop.yaml"), SHOP).unwrap();

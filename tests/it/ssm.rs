@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tierctl::aws::ssm::{OverrideRequest, Ssm};
-use tierctl::execute::CheckOutcome;
+use tierctl::guest::{self, Decision};
 use tierctl::spec::GuestOs;
 
 use crate::support::emulator::{Emulator, REGION};
@@ -22,6 +22,7 @@ fn seed_tiers(emu: &Emulator, tiers: &[(u32, Value)]) -> Vec<Vec<String>> {
                    "state": "running", "guest": guest})
         })
         .collect();
+    emu.create_override_document(REGION);
     let answer = emu.seed(json!({
         "region": REGION,
         "vpc": true,
@@ -61,7 +62,7 @@ fn check(
     emu: &Emulator,
     req: &OverrideRequest,
     ids: &[String],
-) -> (BTreeMap<String, CheckOutcome>, Duration) {
+) -> (BTreeMap<String, Decision>, Duration) {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -69,14 +70,19 @@ fn check(
         .block_on(async {
             let ssm = Ssm::new(&emu.sdk_config().await, REGION);
             let started = Instant::now();
-            let outcomes = ssm.check_overrides(req, ids).await;
+            let outcomes = ssm
+                .check_overrides(req, ids)
+                .await
+                .into_iter()
+                .map(|(id, reply)| (id, guest::decide(&reply)))
+                .collect();
             (outcomes, started.elapsed())
         })
 }
 
-fn reason(outcome: &CheckOutcome) -> &str {
+fn reason(outcome: &Decision) -> &str {
     match outcome {
-        CheckOutcome::Unchecked(reason) => reason,
+        Decision::Unsure(reason) => reason,
         other => panic!("expected Unchecked, got {other:?}"),
     }
 }
@@ -115,24 +121,22 @@ fn linux_guests_with_and_without_the_file() {
     eprintln!("linux check of 4 instances: {took:?}");
     assert_eq!(out.len(), 4);
     for id in &tiers[0] {
-        assert_eq!(out[id], CheckOutcome::Present, "{id}");
+        assert_eq!(out[id], Decision::Present, "{id}");
     }
     for id in &tiers[1] {
-        assert_eq!(out[id], CheckOutcome::Absent, "{id}");
+        assert_eq!(out[id], Decision::Absent, "{id}");
     }
 
     // What went over the wire: one command, the documented parameters.
     let sends = emu.calls("service=ssm&action=SendCommand");
     assert_eq!(sends.len(), 1, "{sends:?}");
     let params = &sends[0]["params"];
-    assert_eq!(params["DocumentName"], "AWS-RunShellScript");
+    assert_eq!(params["DocumentName"], "tierctl-OverrideCheck");
     assert_eq!(
-        params["Parameters"]["commands"],
-        json!([
-            "if [ -e '/tmp/StopOverride' ]; then echo TIERCTL_OVERRIDE=present; else echo TIERCTL_OVERRIDE=absent; fi"
-        ])
+        params["Parameters"],
+        json!({"path": ["/tmp/StopOverride"]}),
+        "the path is the only parameter"
     );
-    assert_eq!(params["Parameters"]["executionTimeout"], json!(["10"]));
     assert_eq!(params["TimeoutSeconds"], 30);
     assert_eq!(params["Comment"], "tierctl override check");
     assert!(params.get("OutputS3BucketName").is_none());
@@ -160,8 +164,8 @@ fn windows_guests_with_and_without_the_file() {
     let req = request(GuestOs::Windows, "C:\\ignore.txt", Duration::from_secs(10));
     let (out, took) = check(&emu, &req, &all(&tiers));
     eprintln!("windows check of 3 instances: {took:?}");
-    assert_eq!(out[&tiers[0][0]], CheckOutcome::Present);
-    assert_eq!(out[&tiers[1][0]], CheckOutcome::Absent);
+    assert_eq!(out[&tiers[0][0]], Decision::Present);
+    assert_eq!(out[&tiers[1][0]], Decision::Absent);
     // A Linux guest in a Windows tier is not asked at all.
     assert_eq!(
         reason(&out[&tiers[2][0]]),
@@ -169,10 +173,7 @@ fn windows_guests_with_and_without_the_file() {
     );
     assert!(!named_in_calls(&emu, "service=ssm&action=SendCommand").contains(&tiers[2][0]));
     let sends = emu.calls("service=ssm&action=SendCommand");
-    assert_eq!(
-        sends[0]["params"]["DocumentName"],
-        "AWS-RunPowerShellScript"
-    );
+    assert_eq!(sends[0]["params"]["DocumentName"], "tierctl-OverrideCheck");
 }
 
 #[test]
@@ -198,7 +199,7 @@ fn offline_and_unregistered_agents_are_never_sent_the_command() {
         reason(&out[unregistered]),
         "not managed by SSM: no agent registered for this instance"
     );
-    assert_eq!(out[online], CheckOutcome::Absent);
+    assert_eq!(out[online], Decision::Absent);
     let sent_to = named_in_calls(&emu, "service=ssm&action=SendCommand");
     assert_eq!(sent_to, std::slice::from_ref(online));
     // The agent lookup was one filtered call naming all three.
@@ -227,7 +228,7 @@ fn a_failing_command_is_unchecked() {
         "{why}"
     );
     // One failing guest does not take the rest of its batch down.
-    assert_eq!(out[&tiers[1][0]], CheckOutcome::Absent);
+    assert_eq!(out[&tiers[1][0]], Decision::Absent);
     let sends = emu.calls("service=ssm&action=SendCommand");
     assert_eq!(sends[0]["params"]["MaxErrors"], "100%");
 }
@@ -247,7 +248,7 @@ fn a_hung_command_is_unchecked_at_the_deadline_and_cancelled() {
         why.starts_with("no answer within 2s") || why.starts_with("TimedOut"),
         "{why}"
     );
-    assert_eq!(out[&tiers[1][0]], CheckOutcome::Absent);
+    assert_eq!(out[&tiers[1][0]], Decision::Absent);
     assert!(took >= Duration::from_secs(2), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
     if why.starts_with("no answer") {
@@ -283,10 +284,10 @@ fn a_mixed_tier_of_120_is_checked_in_three_commands_within_latency_plus_2s() {
 
     assert_eq!(out.len(), 120);
     for id in &tiers[0] {
-        assert_eq!(out[id], CheckOutcome::Absent, "{id}");
+        assert_eq!(out[id], Decision::Absent, "{id}");
     }
     for id in &tiers[1] {
-        assert_eq!(out[id], CheckOutcome::Present, "{id}");
+        assert_eq!(out[id], Decision::Present, "{id}");
     }
     for id in &tiers[2] {
         assert_eq!(reason(&out[id]), "SSM agent not online (ConnectionLost)");
@@ -326,8 +327,8 @@ fn an_agent_lost_after_the_lookup_is_held_back_and_the_batch_retried() {
         why.starts_with("ssm:SendCommand: InvalidInstanceId: Instances [["),
         "{why}"
     );
-    assert_eq!(out[&ids[0]], CheckOutcome::Absent);
-    assert_eq!(out[&ids[2]], CheckOutcome::Absent);
+    assert_eq!(out[&ids[0]], Decision::Absent);
+    assert_eq!(out[&ids[2]], Decision::Absent);
     let sends = emu.calls("service=ssm&action=SendCommand");
     assert_eq!(sends.len(), 2, "{sends:?}");
     assert!(
@@ -399,8 +400,9 @@ fn paths_validation_rejects_are_only_data_to_the_check() {
         "C:\\a’b",
         "C:\\$(Remove-Item C:\\)",
     ];
-    // Each guest has exactly the files with these names, so a check that
-    // treats the path as data finds them: Present, never Absent.
+    // Each guest has exactly the files with these names. The document's
+    // allowedPattern refuses every one of them (SSM answers
+    // InvalidParameters): never Absent.
     let tiers = seed_tiers(
         &emu,
         &[
@@ -433,7 +435,8 @@ fn paths_validation_rejects_are_only_data_to_the_check() {
             "validation accepts {path:?}"
         );
         let (out, _) = check(&emu, &request(os, path, Duration::from_secs(10)), ids);
-        assert_eq!(out[&ids[0]], CheckOutcome::Present, "{path:?}");
+        let why = reason(&out[&ids[0]]);
+        assert!(why.contains("InvalidParameters"), "{path:?}: {why}");
     }
     // A newline splits the command line: the check cannot run, so no answer.
     let (out, _) = check(
@@ -441,8 +444,8 @@ fn paths_validation_rejects_are_only_data_to_the_check() {
         &request(GuestOs::Linux, "/tmp/a\nb", Duration::from_secs(10)),
         &tiers[0],
     );
-    assert_ne!(out[&tiers[0][0]], CheckOutcome::Absent);
-    assert!(matches!(out[&tiers[0][0]], CheckOutcome::Unchecked(_)));
+    assert_ne!(out[&tiers[0][0]], Decision::Absent);
+    assert!(matches!(out[&tiers[0][0]], Decision::Unsure(_)));
 }
 
 #[test]
@@ -454,7 +457,7 @@ fn output_goes_to_s3_for_audit_only() {
     req.output_prefix = Some("tierctl/checks".into());
     let (out, _) = check(&emu, &req, &tiers[0]);
     // No bucket exists: the upload fails quietly and the answer still counts.
-    assert_eq!(out[&tiers[0][0]], CheckOutcome::Absent);
+    assert_eq!(out[&tiers[0][0]], Decision::Absent);
     let sends = emu.calls("service=ssm&action=SendCommand");
     assert_eq!(sends[0]["params"]["OutputS3BucketName"], "audit-bucket");
     assert_eq!(sends[0]["params"]["OutputS3KeyPrefix"], "tierctl/checks");
@@ -468,4 +471,124 @@ fn no_ids_means_no_calls() {
     let (out, _) = check(&emu, &req, &[]);
     assert!(out.is_empty());
     assert!(emu.calls("service=ssm").is_empty());
+}
+
+#[test]
+fn every_guest_file_state_gives_its_decision() {
+    let emu = Emulator::start();
+    let states = [
+        "present",
+        "unreadable",
+        "dangling",
+        "loop",
+        "io-error",
+        "not-a-directory",
+    ];
+    let file = |os: &str, state: &str| {
+        let path = if os == "linux" {
+            "/srv/app/StopOverride"
+        } else {
+            "C:\\Ops\\StopOverride.txt"
+        };
+        json!({"os": os, "latencyMs": 20, "files": [{"path": path, "state": state}]})
+    };
+    let mut tiers: Vec<(u32, Value)> = Vec::new();
+    for os in ["linux", "windows"] {
+        for state in states {
+            tiers.push((1, file(os, state)));
+        }
+        tiers.push((1, json!({"os": os, "latencyMs": 20, "files": []})));
+        tiers.push((1, json!({"os": os, "latencyMs": 20, "agent": "garbled"})));
+    }
+    let ids = seed_tiers(&emu, &tiers);
+    let n = states.len() + 2;
+    let linux: Vec<String> = ids[..n].iter().map(|t| t[0].clone()).collect();
+    let windows: Vec<String> = ids[n..].iter().map(|t| t[0].clone()).collect();
+    let (out, _) = check(
+        &emu,
+        &request(
+            GuestOs::Linux,
+            "/srv/app/StopOverride",
+            Duration::from_secs(10),
+        ),
+        &linux,
+    );
+    let want_linux = [
+        Some(Decision::Present),
+        None, // unreadable parent: Permission denied
+        None, // dangling link
+        None, // loop
+        None, // I/O error
+        None, // not a directory
+        Some(Decision::Absent),
+        None, // garbled output
+    ];
+    for (i, want) in want_linux.iter().enumerate() {
+        let got = &out[&linux[i]];
+        match want {
+            Some(d) => assert_eq!(got, d, "linux case {i}"),
+            None => assert!(
+                matches!(got, Decision::Unsure(_)),
+                "linux case {i}: {got:?}"
+            ),
+        }
+    }
+    assert!(reason(&out[&linux[1]]).contains("Permission denied"));
+    assert!(reason(&out[&linux[2]]).contains("dangling symbolic link"));
+    assert!(reason(&out[&linux[4]]).contains("Input/output error"));
+    assert!(reason(&out[&linux[7]]).starts_with("unreadable output"));
+    let (out, _) = check(
+        &emu,
+        &request(
+            GuestOs::Windows,
+            "C:\\Ops\\StopOverride.txt",
+            Duration::from_secs(10),
+        ),
+        &windows,
+    );
+    let want_windows = [
+        Some(Decision::Present),
+        None,                    // access denied
+        Some(Decision::Present), // the link itself exists: kept running
+        None,
+        None, // unreachable share
+        None,
+        Some(Decision::Absent),
+        None,
+    ];
+    for (i, want) in want_windows.iter().enumerate() {
+        let got = &out[&windows[i]];
+        match want {
+            Some(d) => assert_eq!(got, d, "windows case {i}"),
+            None => assert!(
+                matches!(got, Decision::Unsure(_)),
+                "windows case {i}: {got:?}"
+            ),
+        }
+    }
+    assert!(reason(&out[&windows[1]]).contains("UnauthorizedAccessException"));
+}
+
+#[test]
+fn without_the_document_nothing_is_absent() {
+    let emu = Emulator::start();
+    let tiers = seed_tiers(&emu, &[(1, json!({"latencyMs": 20}))]);
+    let delete = || async {
+        let sdk = emu.sdk_config().await;
+        aws_sdk_ssm::Client::new(&sdk)
+            .delete_document()
+            .name("tierctl-OverrideCheck")
+            .send()
+            .await
+            .unwrap();
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(delete());
+    let req = request(GuestOs::Linux, "/tmp/StopOverride", Duration::from_secs(10));
+    let (out, _) = check(&emu, &req, &tiers[0]);
+    let why = reason(&out[&tiers[0][0]]);
+    assert!(why.contains("InvalidDocument"), "{why}");
 }

@@ -386,6 +386,84 @@ class EmulatorTest(unittest.TestCase):
         _, inv = self._run(iid, "echo hi")  # shell document on a Windows guest
         self.assertEqual((inv["Status"], inv["StatusDetails"]), ("Failed", "InvalidPlatform"))
 
+    def _own_document(self, pattern=r"^/[A-Za-z0-9/._-]*$", marker=True):
+        name = f"tierctl-Test{len(self.ssm.meta.region_name)}-{time.time_ns()}"
+        script = (["# tierctl-override-check v2"] if marker else []) + ["p='{{ path }}'"]
+        content = json.dumps({
+            "schemaVersion": "2.2", "description": "test",
+            "parameters": {"path": {"type": "String", "allowedPattern": pattern}},
+            "mainSteps": [
+                {"action": "aws:runShellScript", "name": "linux",
+                 "precondition": {"StringEquals": ["platformType", "Linux"]},
+                 "inputs": {"runCommand": script}},
+                {"action": "aws:runPowerShellScript", "name": "windows",
+                 "precondition": {"StringEquals": ["platformType", "Windows"]},
+                 "inputs": {"runCommand": script}}]})
+        self.ssm.create_document(Name=name, Content=content, DocumentType="Command",
+                                 DocumentFormat="JSON")
+        return name, content
+
+    def _check(self, iid, document, path):
+        cmd = self.ssm.send_command(InstanceIds=[iid], DocumentName=document,
+                                    Parameters={"path": [path]})["Command"]
+        return wait_invocation(self.ssm, cmd["CommandId"], iid)
+
+    def test_documents_have_versions_and_a_default(self):
+        name, content = self._own_document()
+        d = self.ssm.describe_document(Name=name)["Document"]
+        self.assertEqual((d["DefaultVersion"], d["LatestVersion"], d["Description"]), ("1", "1", "test"))
+        with self.assertRaises(ClientError) as err:
+            self.ssm.update_document(Name=name, Content=content, DocumentVersion="$LATEST")
+        self.assertEqual(err.exception.response["Error"]["Code"], "DuplicateDocumentContent")
+        changed = json.loads(content)
+        changed["description"] = "v2"
+        v = self.ssm.update_document(Name=name, Content=json.dumps(changed),
+                                     DocumentVersion="$LATEST")["DocumentDescription"]
+        self.assertEqual(v["DocumentVersion"], "2")
+        self.assertEqual(self.ssm.describe_document(Name=name)["Document"]["Description"], "test")
+        self.ssm.update_document_default_version(Name=name, DocumentVersion="2")
+        self.assertEqual(self.ssm.describe_document(Name=name)["Document"]["Description"], "v2")
+        with self.assertRaises(ClientError) as err:
+            self.ssm.describe_document(Name="tierctl-Nothing")
+        self.assertEqual(err.exception.response["Error"]["Code"], "InvalidDocument")
+
+    def test_allowed_pattern_and_parameters_are_enforced(self):
+        name, _ = self._own_document()
+        iid = self._guest(os="linux", files=["/tmp/x"], latencyMs=0)
+        for bad in ["/tmp/x'; reboot; '", "relative", "/tmp/$(id)"]:
+            with self.subTest(path=bad), self.assertRaises(ClientError) as err:
+                self.ssm.send_command(InstanceIds=[iid], DocumentName=name,
+                                      Parameters={"path": [bad]})
+            self.assertEqual(err.exception.response["Error"]["Code"], "InvalidParameters")
+        for params in [{}, {"path": ["/tmp/x"], "commands": ["id"]}]:
+            with self.subTest(params=params), self.assertRaises(ClientError) as err:
+                self.ssm.send_command(InstanceIds=[iid], DocumentName=name, Parameters=params)
+            self.assertEqual(err.exception.response["Error"]["Code"], "InvalidParameters")
+        self.assertEqual(self._check(iid, name, "/tmp/x")["StandardOutputContent"],
+                         "TIERCTL_OVERRIDE=present\n")
+
+    def test_file_states_answer_like_the_scripts(self):
+        name, _ = self._own_document(pattern=r"^.+$")
+        want = {
+            "present": "TIERCTL_OVERRIDE=present",
+            "unreadable": "TIERCTL_OVERRIDE=unsure stat: cannot statx '/f': Permission denied",
+            "dangling": "TIERCTL_OVERRIDE=unsure dangling symbolic link: /f",
+            "io-error": "TIERCTL_OVERRIDE=unsure stat: cannot statx '/f': Input/output error",
+        }
+        for state, line in want.items():
+            with self.subTest(state=state):
+                iid = self._guest(os="linux", files=[{"path": "/f", "state": state}], latencyMs=0)
+                self.assertEqual(self._check(iid, name, "/f")["StandardOutputContent"], line + "\n")
+        iid = self._guest(os="linux", files=[], latencyMs=0)
+        self.assertEqual(self._check(iid, name, "/f")["StandardOutputContent"],
+                         "TIERCTL_OVERRIDE=absent\n")
+        win = self._guest(os="windows", files=[{"path": "C:\\f", "state": "unreadable"}], latencyMs=0)
+        self.assertIn("UnauthorizedAccessException",
+                      self._check(win, name, "c:/F")["StandardOutputContent"])
+        other, _ = self._own_document(pattern=r"^.+$", marker=False)
+        inv = self._check(iid, other, "/f")
+        self.assertEqual(inv["Status"], "Failed", "only tierctl's check is emulated")
+
     def test_injection_and_unknown_commands_fail(self):
         iid = self._guest(files=["/tmp/x"], latencyMs=0)
         for line in [LINUX_CHECK.format("'/tmp/x'; rm -rf /; ''"),

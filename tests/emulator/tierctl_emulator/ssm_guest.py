@@ -7,12 +7,36 @@ Guest model: every instance may have a guest {os, files, agent, latencyMs}.
                          document's executionTimeout, then TimedOut/ExecutionTimedOut
   agent offline       -> registered, PingStatus ConnectionLost, SendCommand refused
   agent unregistered  -> absent from DescribeInstanceInformation, SendCommand refused
+  agent garbled       -> registered, Online, every invocation succeeds with output
+                         that is no answer line
+Files: each entry of `files` is a path (the file exists) or
+  {"path": ..., "state": STATE} with STATE one of
+  present        the file exists
+  unreadable     a parent directory may not be searched (EACCES / access denied)
+  dangling       the name is a symbolic link to nothing (Windows: the link exists)
+  loop           a symbolic link loop (ELOOP)
+  io-error       the file system answers with an I/O error (EIO, unreachable share)
+  not-a-directory a parent is a regular file (ENOTDIR)
+A path not listed does not exist (ENOENT: the only "absent").
+
+Command documents (CreateDocument, UpdateDocument, DescribeDocument,
+GetDocument, UpdateDocumentDefaultVersion, DeleteDocument) are kept here, per
+region, with versions. SendCommand with such a document enforces its
+parameters as AWS does: only declared parameters, required ones present, and
+each value matching its `allowedPattern` (InvalidParameters otherwise; moto
+does not check). tierctl's override-check document (recognised by its marker
+line and its quoted `{{ path }}`) is interpreted with the file model above,
+step by step with the platformType precondition.
+
 Invocation outcomes are decided at SendCommand time and revealed when due
 (lazily, from tick() which runs at the start of every request).
 """
 
 import base64
 import datetime
+import hashlib
+import json
+import re
 import threading
 import time
 import uuid
@@ -24,8 +48,31 @@ from .ec2_realism import backend as ec2_backend
 from .protocol import error_for, json_response
 
 ACTIONS = {"DescribeInstanceInformation", "SendCommand", "ListCommandInvocations",
-           "GetCommandInvocation", "ListCommands", "CancelCommand"}
-AGENTS = {"online", "offline", "fail", "hang", "unregistered"}
+           "GetCommandInvocation", "ListCommands", "CancelCommand",
+           "CreateDocument", "UpdateDocument", "DescribeDocument", "GetDocument",
+           "UpdateDocumentDefaultVersion", "DeleteDocument"}
+AGENTS = {"online", "offline", "fail", "hang", "unregistered", "garbled"}
+FILE_STATES = {"present", "unreadable", "dangling", "loop", "io-error", "not-a-directory"}
+# What tierctl's override-check scripts print for each file state.
+CHECK_MARKER = "# tierctl-override-check v2"
+_LINUX_ANSWERS = {
+    None: "absent",
+    "present": "present",
+    "unreadable": "unsure stat: cannot statx '{p}': Permission denied",
+    "dangling": "unsure dangling symbolic link: {p}",
+    "loop": "unsure stat: cannot statx '{p}': Too many levels of symbolic links",
+    "io-error": "unsure stat: cannot statx '{p}': Input/output error",
+    "not-a-directory": "unsure stat: cannot statx '{p}': Not a directory",
+}
+_WINDOWS_ANSWERS = {
+    None: "absent",
+    "present": "present",
+    "unreadable": "unsure System.UnauthorizedAccessException: Access to the path '{p}' is denied.",
+    "dangling": "present",  # GetAttributes reads the link itself
+    "loop": "unsure System.IO.IOException: The name of the file cannot be resolved by the system.",
+    "io-error": "unsure System.IO.IOException: The network path was not found.",
+    "not-a-directory": "unsure System.IO.IOException: The directory name is invalid.",
+}
 DOCUMENTS = {"AWS-RunShellScript": ("linux", "aws:runShellScript"),
              "AWS-RunPowerShellScript": ("windows", "aws:runPowerShellScript")}
 TERMINAL = {"Success", "Failed", "TimedOut", "Cancelled"}
@@ -80,6 +127,13 @@ class Guest:
     def __init__(self, spec):
         self.os = spec.get("os", "linux")
         self.files = list(spec.get("files") or [])
+        for f in self.files:
+            if isinstance(f, dict):
+                if not isinstance(f.get("path"), str) or f.get("state", "present") not in FILE_STATES:
+                    raise ValueError(f"a file is a path or {{path, state}} with state in "
+                                     f"{sorted(FILE_STATES)}, not {f!r}")
+            elif not isinstance(f, str):
+                raise ValueError(f"a file is a path or {{path, state}}, not {f!r}")
         self.agent = spec.get("agent", "online")
         self.latency_ms = int(spec.get("latencyMs", 100))
         if self.os not in ("linux", "windows"):
@@ -90,6 +144,100 @@ class Guest:
     def to_json(self):
         return {"os": self.os, "files": self.files, "agent": self.agent,
                 "latencyMs": self.latency_ms}
+
+    def present_paths(self):
+        """Paths that exist (for the legacy AWS-Run*Script check)."""
+        return [f if isinstance(f, str) else f["path"] for f in self.files
+                if isinstance(f, str) or f.get("state", "present") in ("present",)]
+
+    def file_state(self, path):
+        """The state of `path`, None when it does not exist."""
+        key = guest_shell.windows_key if self.os == "windows" else (lambda p: p)
+        for f in self.files:
+            fpath, state = (f, "present") if isinstance(f, str) else (f["path"], f.get("state", "present"))
+            if key(fpath) == key(path):
+                return state
+        return None
+
+    def override_answer(self, path):
+        answers = _WINDOWS_ANSWERS if self.os == "windows" else _LINUX_ANSWERS
+        line = "TIERCTL_OVERRIDE=" + answers[self.file_state(path)].format(p=path)
+        return line + ("\r\n" if self.os == "windows" else "\n")
+
+
+class Document:
+    """A Command document with its versions (content strings)."""
+
+    def __init__(self, name, content, doc_format):
+        self.name = name
+        self.versions = [content]
+        self.format = doc_format
+        self.default = 1
+        self.created = time.time()
+
+    @property
+    def latest(self):
+        return len(self.versions)
+
+    def content(self, version=None):
+        if version in (None, "", "$DEFAULT"):
+            n = self.default
+        elif version == "$LATEST":
+            n = self.latest
+        else:
+            try:
+                n = int(version)
+            except ValueError:
+                raise SsmError("InvalidDocumentVersion", f"Document version {version} is not valid.")
+            if not 1 <= n <= self.latest:
+                raise SsmError("InvalidDocumentVersion",
+                               f"Document {self.name} does not have version {version}.")
+        return n, self.versions[n - 1]
+
+    def describe(self, version=None):
+        n, content = self.content(version)
+        doc = json.loads(content)
+        params = [{"Name": k, "Type": v.get("type", "String"),
+                   "Description": v.get("description", ""),
+                   **({"DefaultValue": v["default"]} if "default" in v else {})}
+                  for k, v in (doc.get("parameters") or {}).items()]
+        platforms = sorted({"Windows" if st.get("action") == "aws:runPowerShellScript" else "Linux"
+                            for st in doc.get("mainSteps") or []})
+        return {
+            "Name": self.name, "DocumentVersion": str(n), "DefaultVersion": str(self.default),
+            "LatestVersion": str(self.latest), "Description": doc.get("description", ""),
+            "Hash": hashlib.sha256(content.encode()).hexdigest(), "HashType": "Sha256",
+            "Status": "Active", "DocumentType": "Command", "SchemaVersion": doc.get("schemaVersion"),
+            "DocumentFormat": self.format, "Parameters": params, "PlatformTypes": platforms,
+            "Owner": DEFAULT_ACCOUNT_ID, "CreatedDate": self.created, "TargetType": "",
+        }
+
+
+def _parse_document(content):
+    """The content as data, refused like AWS refuses bad Command documents."""
+    try:
+        doc = json.loads(content)
+    except (TypeError, ValueError) as err:
+        raise SsmError("InvalidDocumentContent", f"JSON not well-formed: {err}")
+    if not isinstance(doc, dict) or doc.get("schemaVersion") != "2.2":
+        raise SsmError("InvalidDocumentSchemaVersion",
+                       "The emulator only takes schemaVersion 2.2 Command documents.")
+    steps = doc.get("mainSteps")
+    if not isinstance(steps, list) or not steps:
+        raise SsmError("InvalidDocumentContent", "mainSteps must be a non-empty list")
+    for name, param in (doc.get("parameters") or {}).items():
+        pattern = param.get("allowedPattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise SsmError("InvalidDocumentContent",
+                               f"Parameter {name}: allowedPattern is not a valid pattern: {err}")
+    for st in steps:
+        if st.get("action") not in ("aws:runShellScript", "aws:runPowerShellScript"):
+            raise SsmError("InvalidDocumentContent",
+                           f"the emulator does not run step action {st.get('action')!r}")
+    return doc
 
 
 class Invocation:
@@ -144,6 +292,7 @@ class Command:
         self.requested = time.time()
         self.instance_ids = instance_ids
         self.invocations = {}
+        self.version = "$DEFAULT"
 
     @property
     def plugin_name(self):
@@ -190,6 +339,7 @@ class SsmGuests:
     def reset(self):
         with self.lock:
             self.guests = {}
+            self.documents = {}      # (region, name) -> Document
             self.commands = {}       # insertion-ordered: oldest first
             self.active = set()      # invocations not yet terminal
 
@@ -329,12 +479,18 @@ class SsmGuests:
         if bad:
             raise SsmError("InvalidInstanceId", f"Instances [[{', '.join(bad)}]] not in a "
                            f"valid state for account {DEFAULT_ACCOUNT_ID}")
+        own = None
+        if document not in DOCUMENTS:
+            own = self._own_document(params, region)
         command = Command(params, region, ids)
         doc_parameters = params.get("Parameters") or {}
         commands = doc_parameters.get("commands") or []
         try:
-            exec_timeout = float((doc_parameters.get("executionTimeout") or ["3600"])[0])
-        except (TypeError, ValueError):
+            if own is not None:
+                exec_timeout = float(own[0]["mainSteps"][0]["inputs"].get("timeoutSeconds", 3600))
+            else:
+                exec_timeout = float((doc_parameters.get("executionTimeout") or ["3600"])[0])
+        except (TypeError, ValueError, KeyError, IndexError):
             exec_timeout = 3600.0
         now = time.monotonic()
         for instance_id in ids:
@@ -358,13 +514,14 @@ class SsmGuests:
                 inv.due = now + latency
                 inv.final = ("Failed", "Failed", 1, "",
                              "failed to run commands: exit status 1\n")
-            elif doc_os is None:
+            elif guest.agent == "garbled":
                 inv.due = now + latency
-                inv.final = ("Failed", "Failed", 1, "",
-                             f"tierctl emulator: document {document} is not emulated "
-                             "(only AWS-RunShellScript and AWS-RunPowerShellScript)\n")
+                inv.final = ("Success", "Success", 0, "Stop\nmaybe\n", "")
+            elif own is not None:
+                inv.due = now + latency
+                inv.final = self._own_run(own[0], own[1], guest)
             else:
-                code, out, err = guest_shell.run_commands(guest.os, commands, guest.files)
+                code, out, err = guest_shell.run_commands(guest.os, commands, guest.present_paths())
                 inv.due = now + latency
                 inv.final = ("Success" if code == 0 else "Failed",
                              "Success" if code == 0 else "Failed", code, out, err)
@@ -374,6 +531,120 @@ class SsmGuests:
         self.commands[command.id] = command
         self.tick()  # latency 0 finishes at once
         return {"Command": command.to_json(status="Pending")}
+
+    # ---------------------------------------------------------------- documents
+
+    def _doc(self, region, name):
+        doc = self.documents.get((region, name))
+        if doc is None:
+            raise SsmError("InvalidDocument", f"Document with name {name} does not exist.")
+        return doc
+
+    def _CreateDocument(self, params, region):
+        name, content = params.get("Name"), params.get("Content")
+        if not name or not re.fullmatch(r"[a-zA-Z0-9_\-.]{3,128}", name):
+            raise _validation("name", name, "Member must satisfy regular expression pattern: "
+                              "^[a-zA-Z0-9_\\-.]{3,128}$")
+        if name.lower().startswith(("aws", "amazon", "amzn")):
+            raise SsmError("ValidationException", f"Document name {name} uses a reserved prefix.")
+        if params.get("DocumentType", "Command") != "Command":
+            raise SsmError("InvalidDocumentContent", "the emulator only keeps Command documents")
+        if (region, name) in self.documents:
+            raise SsmError("DocumentAlreadyExists", "The specified document already exists.")
+        _parse_document(content)
+        doc = Document(name, content, params.get("DocumentFormat", "JSON"))
+        self.documents[(region, name)] = doc
+        return {"DocumentDescription": doc.describe()}
+
+    def _UpdateDocument(self, params, region):
+        doc = self._doc(region, params.get("Name"))
+        version = params.get("DocumentVersion")
+        if version not in (None, "$LATEST", str(doc.latest)):
+            raise SsmError("InvalidDocumentVersion",
+                           "The document version is not valid or does not exist.")
+        content = params.get("Content")
+        _parse_document(content)
+        if content == doc.versions[-1]:
+            raise SsmError("DuplicateDocumentContent",
+                           "The content of the association document matches another document. "
+                           "Change the content of the document and try again.")
+        doc.versions.append(content)
+        return {"DocumentDescription": doc.describe("$LATEST")}
+
+    def _DescribeDocument(self, params, region):
+        doc = self._doc(region, params.get("Name"))
+        return {"Document": doc.describe(params.get("DocumentVersion"))}
+
+    def _GetDocument(self, params, region):
+        doc = self._doc(region, params.get("Name"))
+        n, content = doc.content(params.get("DocumentVersion"))
+        return {"Name": doc.name, "DocumentVersion": str(n), "Status": "Active",
+                "Content": content, "DocumentType": "Command", "DocumentFormat": doc.format,
+                "CreatedDate": doc.created}
+
+    def _UpdateDocumentDefaultVersion(self, params, region):
+        doc = self._doc(region, params.get("Name"))
+        n, _ = doc.content(params.get("DocumentVersion"))
+        doc.default = n
+        return {"Description": {"Name": doc.name, "DefaultVersion": str(n),
+                                "DefaultVersionName": ""}}
+
+    def _DeleteDocument(self, params, region):
+        self._doc(region, params.get("Name"))
+        del self.documents[(region, params.get("Name"))]
+        return {}
+
+    def _own_document(self, params, region):
+        """(parsed content, parameter values) of a kept document; refuses bad parameters."""
+        doc = self._doc(region, params["DocumentName"])
+        _, content = doc.content(params.get("DocumentVersion"))
+        parsed = json.loads(content)
+        declared = parsed.get("parameters") or {}
+        given = params.get("Parameters") or {}
+        for key in given:
+            if key not in declared:
+                raise SsmError("InvalidParameters",
+                               f"Parameter \"{key}\" is not defined in the document "
+                               f"{doc.name}.")
+        values = {}
+        for key, spec in declared.items():
+            if key in given:
+                value = given[key]
+                if not isinstance(value, list) or len(value) != 1 or not isinstance(value[0], str):
+                    raise SsmError("InvalidParameters",
+                                   f"Parameter \"{key}\" must be one String value.")
+                value = value[0]
+            elif "default" in spec:
+                value = spec["default"]
+            else:
+                raise SsmError("InvalidParameters",
+                               f"Parameter \"{key}\" is required but was not provided.")
+            pattern = spec.get("allowedPattern")
+            if pattern is not None and not re.search(pattern, value):
+                raise SsmError("InvalidParameters",
+                               f"Parameter \"{key}\" \"{value}\" failed to satisfy "
+                               f"constraint: allowedPattern {pattern}")
+            values[key] = value
+        return parsed, values
+
+    @staticmethod
+    def _own_run(parsed, values, guest):
+        """(status, details, code, stdout, stderr) of a kept document on `guest`."""
+        platform = "Windows" if guest.os == "windows" else "Linux"
+        steps = [st for st in parsed.get("mainSteps") or []
+                 if (st.get("precondition") or {}).get("StringEquals", [None, platform])[1]
+                 == platform]
+        if not steps:
+            return ("Success", "Success", 0,
+                    "Step execution skipped due to unsatisfied preconditions: all steps.\n", "")
+        step = steps[0]
+        lines = (step.get("inputs") or {}).get("runCommand") or []
+        text = "\n".join(lines)
+        if CHECK_MARKER in lines and "'{{ path }}'" in text and "path" in values:
+            return ("Success", "Success", 0, guest.override_answer(values["path"]), "")
+        return ("Failed", "Failed", 1, "",
+                f"tierctl emulator: step {step.get('name')} of this document is not emulated "
+                "(only tierctl's override check)\n")
 
     def _command(self, command_id):
         command = self.commands.get(command_id)

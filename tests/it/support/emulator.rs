@@ -221,6 +221,22 @@ impl Emulator {
             .load()
             .await
     }
+
+    /// Creates tierctl's override-check document in `region`, as `sync` does
+    /// (no error when it is there already).
+    pub fn create_override_document(&self, region: &str) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let ssm = tierctl::aws::ssm::Ssm::new(&self.sdk_config().await, region);
+                let d = tierctl::store::document::desired();
+                if let Err(e) = ssm.create_document(d.name, &d.content).await {
+                    assert_eq!(e.code.as_deref(), Some("DocumentAlreadyExists"), "{e}");
+                }
+            });
+    }
 }
 
 impl Drop for Emulator {
