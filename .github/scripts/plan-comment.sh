@@ -113,9 +113,20 @@ if [[ $validate_rc -eq 0 ]]; then
   else
     offline=(--offline)
   fi
-  tierctl_to "$work/stop.md" plan stop --all "${offline[@]}" -o markdown
+  # Online, the plans can be saved (PLAN_DIR) for the workflow to attach
+  # as an artifact: exactly what `run --plan` would execute, or refuse as stale.
+  save_stop=() save_start=()
+  if [[ $MODE == online && -n ${PLAN_DIR:-} ]]; then
+    mkdir -p "$PLAN_DIR"
+    save_stop=(--out "$PLAN_DIR/plan-stop.json")
+    save_start=(--out "$PLAN_DIR/plan-start.json")
+    if [[ -n ${GITHUB_OUTPUT:-} ]]; then
+      echo "plan-dir=$PLAN_DIR" >>"$GITHUB_OUTPUT"
+    fi
+  fi
+  tierctl_to "$work/stop.md" plan stop --all "${offline[@]}" "${save_stop[@]}" -o markdown
   stop_rc=$rc
-  tierctl_to "$work/start.md" plan start --all "${offline[@]}" -o markdown
+  tierctl_to "$work/start.md" plan start --all "${offline[@]}" "${save_start[@]}" -o markdown
   start_rc=$rc
   for c in "$stop_rc" "$start_rc"; do
     [[ $c == 0 || $c == 2 ]] || failed=1

@@ -158,6 +158,25 @@ class PlanCommentTest(ScriptTest):
         self.assertNotIn("FROM TIERCTL", summary)
         self.assert_runner_temp_holds("tierctl-plan-comment.md")
 
+    def test_online_plans_are_saved_for_the_artifact_when_asked(self):
+        self.online_spec(sync_rc=0)
+        plans = self.tmp / "plans"
+        r = self.run_script(self.SCRIPT, env={"TIERCTL_PLAN_MODE": "online", "PLAN_DIR": str(plans)})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.outputs()["plan-dir"], str(plans))
+        argv = [c["argv"] for c in self.tierctl_calls()]
+        self.assertIn(["--color", "never", "plan", "stop", "--all", "--out", str(plans / "plan-stop.json"),
+                       "-o", "markdown"], argv)
+        self.assertIn(["--color", "never", "plan", "start", "--all", "--out", str(plans / "plan-start.json"),
+                       "-o", "markdown"], argv)
+
+    def test_offline_plans_are_never_saved(self):
+        self.online_spec(sync_rc=0)
+        r = self.run_script(self.SCRIPT, env={"TIERCTL_PLAN_MODE": "offline", "PLAN_DIR": str(self.tmp / "p")})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("plan-dir", self.outputs())
+        self.assertTrue(all("--out" not in c["argv"] for c in self.tierctl_calls()))
+
     def test_online_no_drift(self):
         self.online_spec(sync_rc=0)
         r = self.run_script(self.SCRIPT, env={"TIERCTL_PLAN_MODE": "online"})
