@@ -3,7 +3,22 @@
 
 use std::path::PathBuf;
 
-use crate::load::Pos;
+use std::fmt;
+
+/// A 1-based line and column in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Pos {
+    /// Line, starting at 1.
+    pub line: usize,
+    /// Column in characters, starting at 1.
+    pub column: usize,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
 
 /// Reading or parsing a workload file failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,12 +63,14 @@ pub enum LoadError {
         dir: PathBuf,
     },
     /// Larger than any workload spec could be.
-    #[error("{}: file is {size} bytes; workload files are limited to {} bytes", path.display(), crate::load::MAX_FILE_BYTES)]
+    #[error("{}: file is {size} bytes; workload files are limited to {} bytes", path.display(), limit)]
     TooLarge {
         /// The path.
         path: PathBuf,
         /// Its size.
         size: u64,
+        /// The cap.
+        limit: u64,
     },
     /// Contains NUL bytes.
     #[error("{}: binary file (contains NUL bytes), not YAML", path.display())]
@@ -136,61 +153,35 @@ impl LoadError {
     }
 }
 
-/// Reading or writing the configuration tables failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// An AWS call failed.
-    #[error(transparent)]
-    Aws(#[from] crate::aws::AwsError),
-    /// A table exists with another key than the original tool's.
-    #[error(
-        "table {table} has {found}, but tierctl expects {expected}; point --workload-table / --tier-table at the scheduler's tables"
-    )]
-    WrongKeySchema {
-        /// The table.
-        table: String,
-        /// What tierctl needs.
-        expected: String,
-        /// What the table has.
-        found: String,
-    },
-    /// A table tierctl must read does not exist.
-    #[error("table {table} does not exist in {region}; `tierctl sync` creates it")]
-    Missing {
-        /// The table.
-        table: String,
-        /// Its region.
-        region: String,
-    },
-    /// Items changed between reading and writing.
-    #[error("{} changed since sync read {}; nothing of workload {workload} was written; run sync again to see the new difference", items.join(", "), if items.len() == 1 { "it" } else { "them" })]
-    Conflict {
-        /// The workload.
-        workload: String,
-        /// The items whose condition failed.
-        items: Vec<String>,
-    },
-    /// The workload's items are marked by another repository.
-    #[error(
-        "workload {workload} belongs to another repository ({marker}): not written; remove it from one of the repositories"
-    )]
-    Foreign {
-        /// The workload.
-        workload: String,
-        /// The marker found.
-        marker: String,
-    },
-    /// More changes than one transaction holds.
-    #[error(
-        "workload {workload} needs {actions} item writes, more than one DynamoDB transaction holds (100)"
-    )]
-    TooLarge {
-        /// The workload.
-        workload: String,
-        /// How many.
-        actions: usize,
-    },
-    /// An item does not follow the original format.
-    #[error(transparent)]
-    Item(#[from] crate::store::item::ItemError),
+/// What kind of failure, for messages and exit decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    /// The credentials lack a permission.
+    AccessDenied,
+    /// Throttled, and the retries ran out.
+    Throttled,
+    /// A table or other resource does not exist.
+    NotFound,
+    /// No answer: endpoint unreachable, DNS, timeout.
+    Unreachable,
+    /// No credentials or region.
+    Config,
+    /// A condition on a write failed: someone else changed the data.
+    Conflict,
+    /// Anything else AWS said.
+    Other,
+}
+
+/// A failed AWS call, naming the call (built from SDK errors in [`crate::aws`]).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{call}: {message}")]
+pub struct AwsError {
+    /// `service:Action`, e.g. `dynamodb:TransactWriteItems`.
+    pub call: String,
+    /// Classification.
+    pub kind: AwsErrorKind,
+    /// The AWS error code, when AWS answered.
+    pub code: Option<String>,
+    /// A message for people, with a hint where one helps.
+    pub message: String,
 }

@@ -8,7 +8,6 @@
 //! read by reviewers; every value is written where it applies.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
@@ -29,20 +28,7 @@ pub const MAX_KEY_CHARS: usize = 256;
 /// the position index takes: at most `MAX_NODES` paths of this length.
 pub const MAX_PATH_BYTES: usize = 1024;
 
-/// A 1-based line and column in a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct Pos {
-    /// Line, starting at 1.
-    pub line: usize,
-    /// Column in characters, starting at 1.
-    pub column: usize,
-}
-
-impl fmt::Display for Pos {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.line, self.column)
-    }
-}
+pub use crate::error::Pos;
 
 #[derive(Debug, Clone, Copy)]
 struct NodePos {
@@ -253,6 +239,7 @@ pub fn read_text(path: &Path) -> Result<String, LoadError> {
         return Err(LoadError::TooLarge {
             path: path.to_path_buf(),
             size: meta.len(),
+            limit: MAX_FILE_BYTES,
         });
     }
     // The file may be swapped between the look and the open: open without
@@ -283,6 +270,7 @@ pub fn read_text(path: &Path) -> Result<String, LoadError> {
         return Err(LoadError::TooLarge {
             path: path.to_path_buf(),
             size: bytes.len() as u64,
+            limit: MAX_FILE_BYTES,
         });
     }
     if bytes.contains(&0) {

@@ -140,38 +140,7 @@ pub fn region_for(config: &SdkConfig, region: Option<&str>) -> Result<Region, Aw
     }
 }
 
-/// What kind of failure, for messages and exit decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AwsErrorKind {
-    /// The credentials lack a permission.
-    AccessDenied,
-    /// Throttled, and the retries ran out.
-    Throttled,
-    /// A table or other resource does not exist.
-    NotFound,
-    /// No answer: endpoint unreachable, DNS, timeout.
-    Unreachable,
-    /// No credentials or region.
-    Config,
-    /// A condition on a write failed: someone else changed the data.
-    Conflict,
-    /// Anything else AWS said.
-    Other,
-}
-
-/// A failed AWS call, naming the call.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{call}: {message}")]
-pub struct AwsError {
-    /// `service:Action`, e.g. `dynamodb:TransactWriteItems`.
-    pub call: String,
-    /// Classification.
-    pub kind: AwsErrorKind,
-    /// The AWS error code, when AWS answered.
-    pub code: Option<String>,
-    /// A message for people, with a hint where one helps.
-    pub message: String,
-}
+pub use crate::error::{AwsError, AwsErrorKind};
 
 impl AwsError {
     /// Builds an error from an SDK error of `call`.

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use crate::error::StoreError;
 use crate::exit::Exit;
 use crate::output::Format;
+use crate::store::StoreError;
 use crate::store::sync;
 
 use super::Global;

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 
 use super::pace::Call;
 use super::{Ctx, Effects, Progress};
-use crate::aws::{AwsError, AwsErrorKind};
+use crate::error::{AwsError, AwsErrorKind};
 use crate::plan::Action;
 
 /// One instance's result.

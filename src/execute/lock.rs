@@ -29,8 +29,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::aws::AwsError;
 use crate::aws::dynamodb::{Billing, Dynamo, KeyShape, LockHolder, TableInfo};
+use crate::error::AwsError;
 
 /// How long a lease lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(120);
@@ -82,7 +82,7 @@ pub fn holder_name() -> String {
 }
 
 /// Creates the lock table when missing (on demand, key `LockId`).
-pub async fn ensure_table(db: &Dynamo, table: &str) -> Result<(), crate::error::StoreError> {
+pub async fn ensure_table(db: &Dynamo, table: &str) -> Result<(), crate::store::StoreError> {
     match db.describe(table).await? {
         TableInfo::Missing => {
             db.create(
@@ -95,7 +95,7 @@ pub async fn ensure_table(db: &Dynamo, table: &str) -> Result<(), crate::error::
             Ok(())
         }
         TableInfo::Present { key, .. } if key != lock_key() => {
-            Err(crate::error::StoreError::WrongKeySchema {
+            Err(crate::store::StoreError::WrongKeySchema {
                 table: table.into(),
                 expected: lock_key().to_string(),
                 found: key.to_string(),
@@ -400,7 +400,7 @@ impl Leases {
 fn lost_error(why: &str) -> AwsError {
     AwsError {
         call: "dynamodb:UpdateItem".into(),
-        kind: crate::aws::AwsErrorKind::Conflict,
+        kind: crate::error::AwsErrorKind::Conflict,
         code: Some("ConditionalCheckFailedException".into()),
         message: why.into(),
     }

@@ -29,7 +29,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::aws::AwsError;
+use crate::error::AwsError;
 use crate::observe::InstanceState;
 use crate::plan::{Action, Plan, Step, TierPlan, WorkloadPlan};
 use crate::spec::GuestOs;
@@ -569,7 +569,7 @@ fn failed<E, P>(
 fn task_failed(e: &tokio::task::JoinError) -> AwsError {
     AwsError {
         call: "tierctl".into(),
-        kind: crate::aws::AwsErrorKind::Other,
+        kind: crate::error::AwsErrorKind::Other,
         code: None,
         message: if e.is_panic() {
             "the task acting on this instance panicked (a tierctl bug; please report it)".into()

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::*;
-use crate::aws::AwsErrorKind;
+use crate::error::AwsErrorKind;
 use crate::observe::{Instance, ObservedWorkload};
 use crate::plan::{Intent, plan_workload};
 use crate::spec::{self, StartAction, StopAction, Tier, Workload};

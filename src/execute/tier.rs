@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CheckOutcome, Ctx, Effects, Outcome, OverrideCheck, Progress, Status, batch, pace};
-use crate::aws::AwsError;
+use crate::error::AwsError;
 use crate::observe::InstanceState;
 use crate::plan::{Action, Resize, Step, TierPlan};
 use crate::spec::GuestOs;

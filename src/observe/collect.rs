@@ -12,7 +12,7 @@ use std::future::Future;
 use futures_util::future::try_join_all;
 
 use super::{Instance, Observed, ObservedWorkload, TypeInfo};
-use crate::aws::AwsError;
+use crate::error::AwsError;
 use crate::plan::{Action, Intent};
 use crate::spec::{Selector, Workload};
 

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{PipelineError, Session};
-use crate::error::StoreError;
 use crate::spec::Workload;
+use crate::store::StoreError;
 use crate::store::config as store_config;
 pub use crate::store::config::Refusal;
 use crate::store::sync;

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::Session;
-use crate::aws::AwsError;
 use crate::aws::ssm::Ssm;
+use crate::error::AwsError;
 use crate::spec::Workload;
 use crate::store::document::{self, Action, Observed};
 

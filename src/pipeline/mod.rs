@@ -28,9 +28,9 @@ use aws_config::SdkConfig;
 use tokio::sync::OnceCell;
 
 use crate::Tables;
-use crate::aws::AwsError;
 use crate::aws::dynamodb::Dynamo;
 use crate::aws::effects::AwsEffects;
+use crate::error::AwsError;
 use crate::store::owner::{self, Owner};
 use crate::store::show;
 
@@ -204,7 +204,7 @@ pub enum PipelineError {
     Aws(#[from] AwsError),
     /// The configuration tables.
     #[error(transparent)]
-    Store(#[from] crate::error::StoreError),
+    Store(#[from] crate::store::StoreError),
     /// tierctl's SSM document could not be managed.
     #[error(transparent)]
     Document(Box<document::DocumentError>),

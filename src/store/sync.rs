@@ -15,7 +15,7 @@ use super::diff::{
 };
 use super::item::{self, Item, OWNER_ATTR};
 use crate::aws::dynamodb::{Billing, Dynamo, KeyShape, TableInfo};
-use crate::error::StoreError;
+use crate::store::StoreError;
 
 /// The key the original tool's workload table has.
 pub fn workload_key() -> KeyShape {
@@ -101,7 +101,7 @@ async fn scan_unless_missing(
     db: &Dynamo,
     table: &str,
     state: &TablesState,
-) -> Result<Vec<Item>, crate::aws::AwsError> {
+) -> Result<Vec<Item>, crate::error::AwsError> {
     if state.missing.iter().any(|t| t == table) {
         Ok(Vec::new())
     } else {
