@@ -9,11 +9,14 @@
 //!   staleness check that refuses a plan the fleet or the specs outgrew.
 //! - [`run`]: locks, execution, the SSM output bucket check, notifications.
 //! - [`sync`](mod@sync): the YAML -> the configuration tables (diff, then conditional writes).
+//! - [`import`](mod@import): the configuration tables -> YAML files, written
+//!   only when `validate` accepts them.
 //!
 //! One [`Session`] per process holds the settings and the one SDK
 //! configuration every client is built from.
 
 pub mod config;
+pub mod import;
 pub mod plan;
 pub mod run;
 pub mod saved;
