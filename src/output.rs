@@ -3,8 +3,8 @@
 
 use std::io::IsTerminal;
 
-use owo_colors::OwoColorize;
 use crate::validate::{Checked, Diagnostic, Severity};
+use owo_colors::OwoColorize;
 
 /// Output format chosen with `-o/--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -201,7 +201,9 @@ fn import_one(
         Some(_) if !force => {
             return ImportEntry {
                 name: name.to_string(),
-                error: Some(format!("{shown} exists and differs; use --force to overwrite")),
+                error: Some(format!(
+                    "{shown} exists and differs; use --force to overwrite"
+                )),
                 file: Some(shown),
                 written: None,
                 warnings: Some(warnings),
