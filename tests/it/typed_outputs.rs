@@ -138,3 +138,95 @@ fn import_without_tables_writes_nothing() {
         "no folder created when the tables are missing"
     );
 }
+
+/// The `Two` workload: `web` (override file checked on stop) then `db`.
+fn two_tiers(extra: &str) -> String {
+    format!(
+        r#"# yaml-language-server: $schema=../schema/workload.schema.json
+name: Two
+region: us-west-2
+{extra}notify:
+  snsTopic: TierAlerts
+selector:
+  workloadTag: {{ key: App, value: two }}
+  tierTagKey: Role
+  vpcId: vpc-0123abcd
+tiers:
+  - name: web
+    stop: {{ sequence: 0, delaySeconds: 0, override: {{ file: /tmp/keep, os: linux }} }}
+    start: {{ sequence: 1, delaySeconds: 0 }}
+  - name: db
+    stop: {{ sequence: 1, synchronous: true, delaySeconds: 0 }}
+    start: {{ sequence: 0, synchronous: true, delaySeconds: 0 }}
+"#
+    )
+}
+
+/// Runs `run stop Two --create-topic` on a fleet of 3 web (the first keeps
+/// the override file, the second's agent is offline) and 1 db, and returns
+/// the exit code and the one published message, ids redacted to `[web #0]`...
+fn published_stop(extra: &str) -> (i32, String) {
+    use crate::support::emulator::REGION;
+    use serde_json::json;
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Two.yaml"), two_tiers(extra)).unwrap();
+    let tier = |name: &str, count: u32| json!({"name": name, "count": count, "instanceType": "t3.micro", "guest": {"latencyMs": 50}});
+    let seeded = emu.seed(json!({
+        "region": REGION, "vpc": "vpc-0123abcd",
+        "workloads": [{"workloadTag": {"key": "App", "value": "two"}, "tierTagKey": "Role",
+            "tiers": [tier("web", 3), tier("db", 1)]}]
+    }));
+    let ids = |n: usize| -> Vec<String> {
+        seeded["workloads"][0]["tiers"][n]["instanceIds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let (web, db) = (ids(0), ids(1));
+    let guest = |id: &str, body: Value| emu.admin("PUT", &format!("guests/{id}"), Some(body));
+    guest(
+        &web[0],
+        json!({"os": "linux", "files": ["/tmp/keep"], "latencyMs": 50}),
+    );
+    guest(&web[1], json!({"os": "linux", "agent": "offline"}));
+    let specs = dir.path().to_str().unwrap();
+    let (code, out, err) = run(emu.tierctl_in(dir.path()).args([
+        "--specs",
+        specs,
+        "run",
+        "stop",
+        "Two",
+        "--create-topic",
+    ]));
+    let publishes: Vec<Value> = emu
+        .calls("service=sns&action=Publish")
+        .into_iter()
+        .filter(|c| c["status"] == 200)
+        .collect();
+    assert_eq!(publishes.len(), 1, "{out}{err}");
+    let p = &publishes[0]["params"];
+    let mut text = format!(
+        "subject: {}\n---\n{}",
+        p["Subject"].as_str().unwrap(),
+        p["Message"].as_str().unwrap()
+    );
+    for (tier, list) in [("web", &web), ("db", &db)] {
+        for (n, id) in list.iter().enumerate() {
+            text = text.replace(id.as_str(), &format!("[{tier} #{n}]"));
+        }
+    }
+    (code, text)
+}
+
+#[test]
+fn published_notifications_snapshot() {
+    let (code, text) = published_stop("");
+    assert_eq!(code, 3, "bypassed and held back: {text}");
+    insta::assert_snapshot!("notification_stop_bypassed_held_back", text);
+    let (code, text) = published_stop("disabled: true\n");
+    assert_eq!(code, 0, "{text}");
+    insta::assert_snapshot!("notification_kill_switch", text);
+}
