@@ -224,3 +224,56 @@ fn import_one(
         warnings: Some(warnings),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> TableNames {
+        TableNames {
+            workload: "WorkloadSpecification".into(),
+            tier: "TierSpecification".into(),
+        }
+    }
+
+    #[test]
+    fn an_empty_table_imports_nothing_and_unknown_names_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().join("new");
+        let mut request = ImportRequest {
+            workloads: None,
+            out_dir: out_dir.clone(),
+            force: false,
+        };
+        let all = write_files(&Current::default(), &names(), &request).unwrap();
+        assert!(all.entries.is_empty() && !all.failed());
+        assert_eq!(all.table, "WorkloadSpecification");
+        assert!(out_dir.is_dir(), "the folder is created");
+
+        request.workloads = Some(vec!["Shop".into(), "../x".into()]);
+        let some = write_files(&Current::default(), &names(), &request).unwrap();
+        assert!(some.failed());
+        assert_eq!(
+            serde_json::to_value(&some.entries).unwrap(),
+            serde_json::json!([
+                {"name": "Shop", "error": "no item with SpecName `Shop` in WorkloadSpecification"},
+                {"name": "../x", "error": "no item with SpecName `../x` in WorkloadSpecification"},
+            ])
+        );
+        assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_made_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        let request = ImportRequest {
+            workloads: None,
+            out_dir: file.join("sub"),
+            force: false,
+        };
+        let err = write_files(&Current::default(), &names(), &request).unwrap_err();
+        assert!(err.to_string().contains("file/sub"), "{err}");
+    }
+}
