@@ -100,6 +100,32 @@ pub struct SyncFailure {
     pub error: String,
 }
 
+/// `tierctl validate -o json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ValidateOutput<'a> {
+    /// [`VERSION`].
+    pub version: u32,
+    /// No errors (warnings allowed; with `--strict` warnings count as errors).
+    pub valid: bool,
+    /// Every file checked, as given or found.
+    pub files: Vec<String>,
+    /// Number of error diagnostics.
+    pub errors: usize,
+    /// Number of warning diagnostics.
+    pub warnings: usize,
+    /// Every finding, sorted by file and position.
+    pub diagnostics: &'a [crate::validate::Diagnostic],
+}
+
+/// `tierctl import -o json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ImportOutput<'a> {
+    /// [`VERSION`].
+    pub version: u32,
+    /// One entry per workload, in the order asked for (or the table's, with `--all`).
+    pub workloads: &'a [crate::pipeline::import::ImportEntry],
+}
+
 /// A generated schema: its file name under `schema/` and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaFile {
@@ -149,6 +175,16 @@ pub fn schemas() -> Vec<SchemaFile> {
             name: "sync-output.schema.json",
             about: "`sync -o json` and `sync --check -o json`",
             text: text_of(schemars::schema_for!(SyncOutput)),
+        },
+        SchemaFile {
+            name: "validate-output.schema.json",
+            about: "`validate -o json`",
+            text: text_of(schemars::schema_for!(ValidateOutput<'static>)),
+        },
+        SchemaFile {
+            name: "import-output.schema.json",
+            about: "`import -o json`",
+            text: text_of(schemars::schema_for!(ImportOutput<'static>)),
         },
     ]
 }

@@ -19,7 +19,7 @@
 //! - [`pipeline`]: the stages every command runs, in one place: where the
 //!   configuration comes from (YAML or the tables), observe and plan, saved
 //!   plans and their staleness check, run (leases, execution, interruption,
-//!   notifications), run cycle, sync. One SDK configuration per process.
+//!   notifications), run cycle, sync, import. One SDK configuration per process.
 //! - [`spec`]: the workload types (serde + schemars), their defaults and the
 //!   JSON Schema generator. No I/O.
 //! - [`load`]: the only module that reads spec files. Finds files, refuses

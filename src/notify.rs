@@ -620,6 +620,116 @@ mod tests {
         assert!(n.message.contains(" more instance(s) not listed"));
     }
 
+    /// Subject and message as one snapshot text.
+    fn shown(n: &Notification) -> String {
+        format!(
+            "workload: {}\nsubject: {}\n---\n{}",
+            n.workload, n.subject, n.message
+        )
+    }
+
+    fn failed(tier: &str, id: &str, detail: &str, code: &str) -> Outcome {
+        let mut f = o(tier, id, Status::Failed, detail);
+        f.error_code = Some(code.into());
+        f
+    }
+
+    /// Snapshots of representative messages. The inputs are fixed (ids,
+    /// `atMs` and elapsed times are constants), so nothing needs redacting;
+    /// times are never part of a message.
+    #[test]
+    fn snapshot_bypassed_held_back_failed_not_attempted() {
+        let mut r = report(
+            "Shop",
+            vec![
+                o(
+                    "web",
+                    "i-1",
+                    Status::Bypassed,
+                    "override file /tmp/keep is present",
+                ),
+                o("web", "i-3", Status::Stopped, ""),
+                o(
+                    "web",
+                    "i-4",
+                    Status::HeldBack,
+                    "override file could not be checked: SSM agent not online",
+                ),
+                o(
+                    "app",
+                    "i-5",
+                    Status::HeldBack,
+                    "state pending: not acted on",
+                ),
+                failed(
+                    "app",
+                    "i-6",
+                    "stop failed: ec2:StopInstances: UnauthorizedOperation: You are not authorized",
+                    "UnauthorizedOperation",
+                ),
+                failed(
+                    "app",
+                    "i-7",
+                    "stop failed: ec2:StopInstances: RequestLimitExceeded: Request limit exceeded.",
+                    "RequestLimitExceeded",
+                ),
+                o(
+                    "db",
+                    "i-8",
+                    Status::NotAttempted,
+                    "an earlier wave did not complete",
+                ),
+            ],
+        );
+        r.workloads[0].halted = true;
+        let n = one(&r, &[]).expect("a message");
+        insta::assert_snapshot!("stop_mixed", shown(&n));
+    }
+
+    #[test]
+    fn snapshot_kill_switch() {
+        let r = report("Shop", vec![]);
+        let n = one(&r, &[Event::KillSwitch]).expect("a message");
+        insta::assert_snapshot!("kill_switch", shown(&n));
+    }
+
+    #[test]
+    fn snapshot_interrupted_start_with_events() {
+        let mut r = report(
+            "Shop",
+            vec![
+                o("db", "i-8", Status::Started, ""),
+                o(
+                    "web",
+                    "i-1",
+                    Status::NotAttempted,
+                    "the run was interrupted",
+                ),
+            ],
+        );
+        r.action = Action::Start;
+        r.dry_run = true;
+        r.interrupted = true;
+        let events = [Event::BucketRegion {
+            bucket: "audit".into(),
+            bucket_region: "eu-west-1".into(),
+            workload_region: "us-west-2".into(),
+        }];
+        let n = one(&r, &events).expect("a message");
+        insta::assert_snapshot!("start_interrupted_events", shown(&n));
+    }
+
+    #[test]
+    fn snapshot_locked() {
+        let r = report("Shop", vec![]);
+        let events = [Event::Locked {
+            held: true,
+            why: "another run holds its lock: bob@host (pid 7), since 12:00:00 UTC".into(),
+        }];
+        let n = one(&r, &events).expect("a message");
+        insta::assert_snapshot!("locked", shown(&n));
+    }
+
     #[test]
     fn details_stay_on_one_line_and_bounded() {
         let d = format!("line one\nline two {}", "z".repeat(2000));

@@ -3,10 +3,8 @@
 
 use std::io::IsTerminal;
 
-use owo_colors::OwoColorize;
-use serde::Serialize;
-
 use crate::validate::{Checked, Diagnostic, Severity};
+use owo_colors::OwoColorize;
 
 /// Output format chosen with `-o/--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,22 +46,12 @@ pub fn use_color(choice: ColorChoice) -> bool {
 /// Version of every JSON document tierctl prints; bumped on incompatible change.
 pub const JSON_VERSION: u32 = 1;
 
-#[derive(Serialize)]
-struct DiagnosticsJson<'a> {
-    version: u32,
-    valid: bool,
-    files: Vec<String>,
-    errors: usize,
-    warnings: usize,
-    diagnostics: &'a [Diagnostic],
-}
-
 /// Renders the result of `validate` in `format`.
 pub fn render_checked(checked: &Checked, format: Format, color: bool) -> String {
     match format {
         Format::Json => {
-            let doc = DiagnosticsJson {
-                version: JSON_VERSION,
+            let doc = crate::json::ValidateOutput {
+                version: crate::json::VERSION,
                 valid: checked.errors() == 0,
                 files: checked
                     .files

@@ -18,7 +18,7 @@ use crate::load::{self, Document, Pos, SpecFile};
 use crate::spec::{self, Workload};
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The spec cannot be used.
@@ -28,7 +28,7 @@ pub enum Severity {
 }
 
 /// One finding, pointing at a place in a file.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     /// The file, as given or found.
     pub file: String,

@@ -220,13 +220,6 @@ fn pipeline_error(e: crate::pipeline::PipelineError) -> anyhow::Result<Exit> {
     }
 }
 
-/// The DynamoDB client and names for the configuration tables.
-async fn config_tables(
-    global: &Global,
-) -> anyhow::Result<(crate::aws::dynamodb::Dynamo, crate::store::show::Context)> {
-    Ok(global.session.config_tables().await?)
-}
-
 fn init_logging(verbose: u8, quiet: u8) {
     use tracing_subscriber::EnvFilter;
     let level = match (verbose, quiet) {

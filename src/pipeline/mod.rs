@@ -10,12 +10,15 @@
 //! - [`document`]: tierctl's SSM document, created and updated by `sync`.
 //! - [`run`]: locks, execution, the SSM output bucket check, notifications.
 //! - [`sync`](mod@sync): the YAML -> the configuration tables (diff, then conditional writes).
+//! - [`import`](mod@import): the configuration tables -> YAML files, written
+//!   only when `validate` accepts them.
 //!
 //! One [`Session`] per process holds the settings and the one SDK
 //! configuration every client is built from.
 
 pub mod config;
 pub mod document;
+pub mod import;
 pub mod plan;
 pub mod run;
 pub mod saved;

@@ -23,4 +23,5 @@ mod ssm;
 mod support;
 mod sync;
 mod throttle;
+mod typed_outputs;
 mod validate;
