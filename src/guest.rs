@@ -255,7 +255,7 @@ const STDERR_MARKER: &str = "----------ERROR-------";
 /// How much guest output goes into a reason.
 const EXCERPT_CHARS: usize = 200;
 
-/// Guest output on one line, at most [`EXCERPT_CHARS`] characters.
+/// Guest output on one line, at most `EXCERPT_CHARS` characters.
 pub fn excerpt(text: &str) -> String {
     let one_line = text
         .lines()

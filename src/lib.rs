@@ -39,7 +39,8 @@
 //!   tiers, steps with their batches, resizes. Pure and deterministic.
 //! - [`execute`]: walks a [`plan::Plan`] through the [`execute::Effects`]
 //!   trait: batching as planned, pacing, waits, the fencing run lease
-//!   ([`execute::lock`]), cancellation; every instance gets an outcome.
+//!   ([`execute::fence`], implemented by [`pipeline::lease`]), cancellation;
+//!   every instance gets an outcome.
 //! - [`aws`]: one file per service, implementing effects and observations
 //!   with the SDK; they call AWS and decide nothing.
 //! - [`guest`]: the override check: tierctl's SSM document (Linux shell and

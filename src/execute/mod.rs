@@ -16,7 +16,7 @@
 //! - Cancellation (Ctrl-C): no new steps or batches; calls in flight finish.
 
 mod batch;
-pub mod lock;
+pub mod fence;
 pub mod pace;
 mod tier;
 
@@ -291,7 +291,7 @@ struct Ctx<E, P> {
     options: Options,
     action: Action,
     cancel: watch::Receiver<bool>,
-    fence: Arc<dyn lock::Fence>,
+    fence: Arc<dyn fence::Fence>,
     started: Instant,
 }
 
@@ -320,7 +320,7 @@ pub async fn execute<E: Effects, P: Progress>(
     effects: Arc<E>,
     progress: Arc<P>,
     options: Options,
-    fence: Arc<dyn lock::Fence>,
+    fence: Arc<dyn fence::Fence>,
     cancel: watch::Receiver<bool>,
 ) -> RunReport {
     let ctx = Arc::new(Ctx {

@@ -239,7 +239,7 @@ async fn run(
         fleet,
         Arc::new(Silent),
         options,
-        Arc::new(super::lock::NoFence),
+        Arc::new(super::fence::NoFence),
         rx,
     )
     .await
@@ -514,7 +514,7 @@ async fn cancellation_stops_new_steps() {
                 fleet,
                 Arc::new(Silent),
                 Options::default(),
-                Arc::new(super::lock::NoFence),
+                Arc::new(super::fence::NoFence),
                 rx,
             )
             .await

@@ -13,7 +13,6 @@ use futures_util::future::try_join_all;
 
 use super::{Instance, Observed, ObservedWorkload, TypeInfo};
 use crate::error::AwsError;
-use crate::plan::{Action, Intent};
 use crate::spec::{Selector, Workload};
 
 /// Where instances are load balanced, read once per region.
@@ -57,12 +56,22 @@ pub trait Observer: Send + Sync {
     ) -> impl Future<Output = Result<Membership, AwsError>> + Send;
 }
 
-/// The instance types a start with `intent`'s profile involves for `w`
+/// What a run is about to do, as far as observation cares: a start reads
+/// load balancers, a start with a scaling profile reads instance types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purpose<'a> {
+    /// A start (not a stop).
+    pub start: bool,
+    /// The scaling profile of the start.
+    pub profile: Option<&'a str>,
+}
+
+/// The instance types a start with `purpose`'s profile involves for `w`
 /// (current types are added once the instances are known); empty when no
 /// resize can be planned.
-fn target_types(w: &Workload, intent: &Intent) -> Vec<String> {
-    match (&intent.profile, intent.action) {
-        (Some(p), Action::Start) => w
+fn target_types(w: &Workload, purpose: Purpose<'_>) -> Vec<String> {
+    match (purpose.profile, purpose.start) {
+        (Some(p), true) => w
             .tiers
             .iter()
             .filter_map(|t| t.scaling.get(p).cloned())
@@ -75,7 +84,7 @@ fn target_types(w: &Workload, intent: &Intent) -> Vec<String> {
 async fn workload<O: Observer>(
     observer: &O,
     w: &Workload,
-    intent: &Intent,
+    purpose: Purpose<'_>,
 ) -> Result<(String, ObservedWorkload), AwsError> {
     let instances = observer.instances(&w.region, &w.selector).await?;
     let mut observed = ObservedWorkload {
@@ -83,7 +92,7 @@ async fn workload<O: Observer>(
         instances,
         ..ObservedWorkload::default()
     };
-    let targets = target_types(w, intent);
+    let targets = target_types(w, purpose);
     if !targets.is_empty() {
         let types: BTreeSet<String> = observed
             .instances
@@ -118,14 +127,14 @@ fn wanted_by_region(selected: &[&Workload]) -> BTreeMap<String, Wanted> {
 pub async fn collect<O: Observer>(
     observer: &O,
     selected: &[&Workload],
-    intent: &Intent,
+    purpose: Purpose<'_>,
 ) -> Result<Observed, AwsError> {
-    let workloads = try_join_all(selected.iter().map(|w| workload(observer, w, intent))).await?;
+    let workloads = try_join_all(selected.iter().map(|w| workload(observer, w, purpose))).await?;
     let mut observed = Observed {
         workloads: workloads.into_iter().collect(),
         ..Observed::default()
     };
-    if intent.action == Action::Start {
+    if purpose.start {
         let wanted = wanted_by_region(selected);
         let found = try_join_all(wanted.into_iter().map(|(region, want)| async move {
             let m = observer.membership(&region, want).await?;

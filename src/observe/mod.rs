@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use collect::{Membership, Observer, Wanted, collect};
+pub use collect::{Membership, Observer, Purpose, Wanted, collect};
 
 /// Version of the observed-state file format.
 pub const OBSERVED_VERSION: u32 = 1;

@@ -8,6 +8,8 @@
 //! - [`saved`]: the saved plan file (`plan --out`, `run --plan`) and the
 //!   staleness check that refuses a plan the fleet or the specs outgrew.
 //! - [`document`]: tierctl's SSM document, created and updated by `sync`.
+//! - [`lease`]: the fencing run lease in DynamoDB (one run at a time per
+//!   workload and per instance).
 //! - [`run`]: locks, execution, the SSM output bucket check, notifications.
 //! - [`sync`](mod@sync): the YAML -> the configuration tables (diff, then conditional writes).
 //! - [`import`](mod@import): the configuration tables -> YAML files, written
@@ -19,6 +21,7 @@
 pub mod config;
 pub mod document;
 pub mod import;
+pub mod lease;
 pub mod plan;
 pub mod run;
 pub mod saved;

@@ -84,7 +84,11 @@ pub async fn observe(
     intent: &Intent,
 ) -> Result<Observed, PipelineError> {
     let effects = session.effects().await;
-    let observed = crate::observe::collect(effects.as_ref(), selected, intent).await?;
+    let purpose = crate::observe::Purpose {
+        start: intent.action == crate::plan::Action::Start,
+        profile: intent.profile.as_deref(),
+    };
+    let observed = crate::observe::collect(effects.as_ref(), selected, purpose).await?;
     check_overlap(&observed)?;
     Ok(observed)
 }

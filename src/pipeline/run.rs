@@ -10,9 +10,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::config::{Selection, Source};
+use super::lease::{self as lock, Leases, Refused};
 use super::saved::{self, SavedPlan};
 use super::{PipelineError, Session};
-use crate::execute::lock::{self, Fence, Leases, NoFence, Refused};
+use crate::execute::fence::{Fence, NoFence};
 use crate::execute::{self, Options, Progress, RunReport, Status, WorkloadReport};
 use crate::exit::Exit;
 use crate::notify::{Event, Notification};

@@ -29,6 +29,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::execute::fence::Fence;
+
 use crate::aws::dynamodb::{Billing, Dynamo, KeyShape, LockHolder, TableInfo};
 use crate::error::AwsError;
 
@@ -102,35 +104,6 @@ pub async fn ensure_table(db: &Dynamo, table: &str) -> Result<(), crate::store::
             })
         }
         TableInfo::Present { .. } => Ok(()),
-    }
-}
-
-/// What the executor asks before acting: does this run still hold the
-/// lease of the workload it acts on?
-pub trait Fence: Send + Sync + 'static {
-    /// Cheap, local: `Err(why)` once the lease can no longer be counted on.
-    fn holds(&self, workload: &str) -> Result<(), String>;
-    /// Confirms the lease in the store (at wave boundaries); `Err(why)` when lost.
-    fn reassert<'a>(
-        &'a self,
-        workload: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
-}
-
-/// No leases (dry runs, tests): always held.
-#[derive(Debug, Default)]
-pub struct NoFence;
-
-impl Fence for NoFence {
-    fn holds(&self, _: &str) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn reassert<'a>(
-        &'a self,
-        _: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async { Ok(()) })
     }
 }
 
