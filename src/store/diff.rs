@@ -163,14 +163,14 @@ impl Current {
     pub fn from_items(workload_items: Vec<Item>, tier_items: Vec<Item>) -> Self {
         let mut current = Current::default();
         for it in workload_items {
-            if let Some(name) = string_attr(&it, "SpecName") {
+            if let Some(name) = string_attr(&it, item::WorkloadItem::SPEC_NAME) {
                 current.workloads.insert(name, it);
             }
         }
         for it in tier_items {
             if let (Some(spec), Some(tier)) = (
-                string_attr(&it, "SpecName"),
-                string_attr(&it, "TierTagValue"),
+                string_attr(&it, item::TierItem::SPEC_NAME),
+                string_attr(&it, item::TierItem::TIER_TAG_VALUE),
             ) {
                 current.tiers.entry(spec).or_default().insert(tier, it);
             }
@@ -189,7 +189,7 @@ impl Current {
 }
 
 fn string_attr(item: &Item, name: &str) -> Option<String> {
-    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+    item::string_attribute(item, name).map(str::to_string)
 }
 
 /// What `diff` compares.

@@ -1509,7 +1509,10 @@ mod tests {
             let tiers: Vec<Item> = items.tiers.values().rev().cloned().collect();
             let back = from_items(&items.workload, &tiers).expect("tierctl's own items import");
             prop_assert!(back.unknown.is_empty(), "{:?}", back.unknown);
-            prop_assert_eq!(back.workload, w);
+            prop_assert_eq!(&back.workload, &w);
+            // tierctl's items are exactly the format structs.
+            let strict: WorkloadItem = serde_dynamo::from_item(items.workload.clone()).expect("strict read");
+            prop_assert_eq!(strict, workload_item(&w, OWNER_VALUE));
             // Every value tierctl writes is a string, as the original expects.
             for it in std::iter::once(&items.workload).chain(items.tiers.values()) {
                 prop_assert_eq!(it.get(OWNER_ATTR), Some(&AttributeValue::S(OWNER_VALUE.into())));
@@ -1523,6 +1526,75 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn written_items_deserialise_into_the_format_structs() {
+        let w = crate::spec::example_with_every_field();
+        let items = to_items_marked(&w, "tierctl:repo");
+        let back: WorkloadItem = serde_dynamo::from_item(items.workload.clone()).expect("reads");
+        assert_eq!(back, workload_item(&w, "tierctl:repo"));
+        for t in &w.tiers {
+            let back: TierItem =
+                serde_dynamo::from_item(items.tiers[&t.name].clone()).expect("reads");
+            assert_eq!(back, tier_item(&w.name, t, "tierctl:repo"));
+        }
+        assert_eq!(
+            string_attribute(&items.workload, OWNER_ATTR),
+            Some("tierctl:repo")
+        );
+    }
+
+    #[test]
+    fn attribute_lists_come_from_the_structs_and_cover_what_is_written() {
+        use std::collections::BTreeSet;
+        fn set(names: &[&'static str]) -> BTreeSet<String> {
+            names.iter().map(|n| n.to_string()).collect()
+        }
+        fn nested(items: &WorkloadItems, map: &str) -> BTreeSet<String> {
+            items
+                .tiers
+                .values()
+                .filter_map(|t| match t.get(map) {
+                    Some(AttributeValue::M(m)) => Some(m.keys().cloned()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        }
+        // A spec that sets every field writes every attribute of the format, and no other.
+        let full = to_items(&crate::spec::example_with_every_field());
+        let written: BTreeSet<String> = full.workload.keys().cloned().collect();
+        assert_eq!(written, set(format_attributes(ItemKind::Workload)));
+        let written: BTreeSet<String> = full
+            .tiers
+            .values()
+            .flat_map(|t| t.keys().cloned())
+            .collect();
+        assert_eq!(written, set(format_attributes(ItemKind::Tier)));
+        assert_eq!(nested(&full, T::TIER_STOP), set(TierStop::ATTRIBUTES));
+        assert_eq!(nested(&full, T::TIER_START), set(TierStart::ATTRIBUTES));
+        // Names two maps share are one name.
+        assert_eq!(W::SPEC_NAME, T::SPEC_NAME);
+        assert_eq!((W::MANAGED_BY, T::MANAGED_BY), (OWNER_ATTR, OWNER_ATTR));
+        assert_eq!(TierStop::TIER_SEQUENCE, TierStart::TIER_SEQUENCE);
+        assert_eq!(
+            TierStop::TIER_SYNCHRONIZATION,
+            TierStart::TIER_SYNCHRONIZATION
+        );
+        assert_eq!(
+            TierStop::INTER_TIER_ORCHESTRATION_DELAY,
+            TierStart::INTER_TIER_ORCHESTRATION_DELAY
+        );
+        // Keys are the key attributes, as strings.
+        assert_eq!(
+            item_to_json(&tier_key("W", "web")),
+            serde_json::json!({"SpecName": "W", "TierTagValue": "web"})
+        );
+        assert_eq!(
+            item_to_json(&workload_key("W")),
+            serde_json::json!({"SpecName": "W"})
+        );
     }
 
     #[test]

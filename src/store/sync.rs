@@ -299,3 +299,91 @@ pub fn billing(provisioned: Option<(i64, i64)>) -> Billing {
         None => Billing::OnDemand,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::example_with_every_field;
+
+    fn names() -> TableNames {
+        TableNames {
+            workload: "WS".into(),
+            tier: "TS".into(),
+        }
+    }
+
+    fn change(action: Action, before: Option<Item>, after: Option<Item>) -> ItemChange {
+        ItemChange {
+            table: Table::Tier,
+            spec: "W".into(),
+            tier: Some("web".into()),
+            action,
+            before,
+            after,
+        }
+    }
+
+    #[test]
+    fn a_create_requires_the_item_to_be_absent() {
+        let w = example_with_every_field();
+        let item = item::to_items(&w)
+            .tiers
+            .into_values()
+            .next()
+            .expect("a tier");
+        let op = write_op(&change(Action::Create, None, Some(item.clone())), &names());
+        assert_eq!(op.table, "TS");
+        assert_eq!(op.item, Some(item));
+        assert_eq!(op.key, item::tier_key("W", "web"));
+        assert_eq!(op.condition.expression, "attribute_not_exists(#k)");
+        assert_eq!(op.condition.names["#k"], "SpecName");
+        assert!(op.condition.values.is_empty());
+    }
+
+    #[test]
+    fn an_update_or_delete_requires_the_item_unchanged_and_absent_attributes_absent() {
+        let before = item::tier_key("W", "web");
+        for (action, after) in [
+            (Action::Update, Some(before.clone())),
+            (Action::Delete, None),
+        ] {
+            let op = write_op(
+                &change(action, Some(before.clone()), after.clone()),
+                &names(),
+            );
+            assert_eq!(op.item, after);
+            let c = &op.condition;
+            // Every attribute that was read is compared, in name order.
+            assert!(
+                c.expression.starts_with("#a0 = :v0 AND #a1 = :v1 AND "),
+                "{}",
+                c.expression
+            );
+            assert_eq!(
+                (c.names["#a0"].as_str(), c.names["#a1"].as_str()),
+                ("SpecName", "TierTagValue")
+            );
+            assert_eq!(c.values[":v0"], before["SpecName"]);
+            // Every other attribute of the tier format must still be absent.
+            let absent: Vec<&str> = c
+                .names
+                .iter()
+                .filter(|(k, _)| k.starts_with("#n"))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            let mut want: Vec<&str> = TierItem::ATTRIBUTES
+                .iter()
+                .copied()
+                .filter(|a| !before.contains_key(*a))
+                .collect();
+            want.sort_unstable();
+            let mut absent = absent;
+            absent.sort_unstable();
+            assert_eq!(absent, want);
+            assert_eq!(
+                c.expression.matches("attribute_not_exists").count(),
+                want.len()
+            );
+        }
+    }
+}
