@@ -15,7 +15,12 @@
 //! any case), strict where a misread value would make a run do the wrong
 //! thing (sequences, delays, override pairs), and it reports attributes it
 //! does not know instead of dropping them silently. Each error names the
-//! table, the item's key and the attribute.
+//! table, the item's key, the attribute and the DynamoDB type or value
+//! found. It reads the raw item rather than `serde_dynamo::from_item`,
+//! whose errors name no attribute and no DynamoDB type, which parses an `N`
+//! into a number before tierctl sees its text, and which panics on an
+//! attribute type newer than it; the names it looks up and the lists of
+//! known attributes are the structs' constants.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
