@@ -6,12 +6,13 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-    ScalarAttributeType, TableStatus, TransactWriteItem,
+    AttributeDefinition, BillingMode, Delete, KeySchemaElement, KeyType, ProvisionedThroughput,
+    Put, ScalarAttributeType, TableStatus, TransactWriteItem,
 };
 
 use super::{AwsError, AwsErrorKind};
 use crate::store::item::Item;
+use crate::store::sync::WriteOp;
 
 /// How a created table is billed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,10 +206,8 @@ impl Dynamo {
     /// Writes items all-or-nothing (at most 100 actions).
     ///
     /// `Ok(Err(rejected))` when conditions failed: nothing was written.
-    pub async fn transact(
-        &self,
-        actions: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), Vec<Rejected>>, AwsError> {
+    pub async fn transact(&self, ops: &[WriteOp]) -> Result<Result<(), Vec<Rejected>>, AwsError> {
+        let actions = ops.iter().map(transact_item).collect();
         match self
             .client
             .transact_write_items()
@@ -243,6 +242,38 @@ impl Dynamo {
                 }
                 Err(AwsError::from_sdk("dynamodb:TransactWriteItems", e))
             }
+        }
+    }
+}
+
+/// The SDK's transaction action for one conditional write: a `Put` of the
+/// whole item, or a `Delete` of its key.
+fn transact_item(op: &WriteOp) -> TransactWriteItem {
+    let c = &op.condition;
+    let names = Some(c.names.clone().into_iter().collect());
+    let values = (!c.values.is_empty()).then(|| c.values.clone());
+    match &op.item {
+        Some(item) => {
+            let put = Put::builder()
+                .table_name(&op.table)
+                .set_item(Some(item.clone()))
+                .condition_expression(&c.expression)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .build()
+                .expect("table, item and condition are set");
+            TransactWriteItem::builder().put(put).build()
+        }
+        None => {
+            let delete = Delete::builder()
+                .table_name(&op.table)
+                .set_key(Some(op.key.clone()))
+                .condition_expression(&c.expression)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .build()
+                .expect("table, key and condition are set");
+            TransactWriteItem::builder().delete(delete).build()
         }
     }
 }

@@ -208,7 +208,7 @@ pub fn from_item_error(e: &ItemError, names: &TableNames) -> Refusal {
             table: names.tier.clone(),
             spec_name: expected.clone(),
             tier: Some(tier.clone()),
-            attribute: Some(item::attr::SPEC_NAME.into()),
+            attribute: Some(item::TierItem::SPEC_NAME.into()),
             message: format!("is `{}`; expected `{expected}`", crate::text::plain(found)),
         },
         ItemError::DuplicateTier { key } => {
@@ -217,7 +217,7 @@ pub fn from_item_error(e: &ItemError, names: &TableNames) -> Refusal {
                 table: names.tier.clone(),
                 spec_name,
                 tier,
-                attribute: Some(item::attr::TIER_TAG_VALUE.into()),
+                attribute: Some(item::TierItem::TIER_TAG_VALUE.into()),
                 message: "appears on two items; expected one item per tier".into(),
             }
         }
@@ -251,7 +251,7 @@ pub fn from_diagnostic(w: &Workload, d: &Diagnostic, names: &TableNames) -> Refu
 
 /// The tier and attribute a spec field path (`tiers[0].stop.override.file`) is stored in.
 pub fn attribute_of(w: &Workload, path: &str) -> (Option<String>, Option<String>) {
-    use item::attr::*;
+    use item::{TierItem as T, TierStart, TierStop, WorkloadItem as W};
     let top = |a: &str| (None, Some(a.to_string()));
     if let Some(rest) = path.strip_prefix("tiers[") {
         let (index, field) = rest.split_once(']').unwrap_or((rest, ""));
@@ -263,47 +263,47 @@ pub fn attribute_of(w: &Workload, path: &str) -> (Option<String>, Option<String>
         let field = field.trim_start_matches('.');
         let (block, inner) = field.split_once('.').unwrap_or((field, ""));
         let attribute = match (block, inner) {
-            ("name", _) => Some(TIER_TAG_VALUE.to_string()),
-            ("stop", "") => Some(TIER_STOP.to_string()),
-            ("start", "") => Some(TIER_START.to_string()),
+            ("name", _) => Some(T::TIER_TAG_VALUE.to_string()),
+            ("stop", "") => Some(T::TIER_STOP.to_string()),
+            ("start", "") => Some(T::TIER_START.to_string()),
             ("stop" | "start", inner) => {
                 let map = if block == "stop" {
-                    TIER_STOP
+                    T::TIER_STOP
                 } else {
-                    TIER_START
+                    T::TIER_START
                 };
                 let attr = match inner {
-                    "sequence" => TIER_SEQUENCE,
-                    "synchronous" => TIER_SYNCHRONIZATION,
-                    "delaySeconds" => INTER_TIER_ORCHESTRATION_DELAY,
-                    "override.file" | "override" => TIER_STOP_OVERRIDE_FILENAME,
-                    "override.os" => TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
-                    "reregisterLoadBalancers" => TIERCTL_REREGISTER_LOAD_BALANCERS,
-                    "waitHealthy" => TIERCTL_WAIT_HEALTHY,
-                    "healthTimeoutSeconds" => TIERCTL_HEALTH_TIMEOUT,
+                    "sequence" => TierStop::TIER_SEQUENCE,
+                    "synchronous" => TierStop::TIER_SYNCHRONIZATION,
+                    "delaySeconds" => TierStop::INTER_TIER_ORCHESTRATION_DELAY,
+                    "override.file" | "override" => TierStop::TIER_STOP_OVERRIDE_FILENAME,
+                    "override.os" => TierStop::TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
+                    "reregisterLoadBalancers" => TierStart::TIERCTL_REREGISTER_LOAD_BALANCERS,
+                    "waitHealthy" => TierStart::TIERCTL_WAIT_HEALTHY,
+                    "healthTimeoutSeconds" => TierStart::TIERCTL_HEALTH_TIMEOUT,
                     other => other,
                 };
                 Some(format!("{map}.{attr}"))
             }
-            ("scaling", "") => Some(TIER_SCALING.to_string()),
-            ("scaling", profile) => Some(format!("{TIER_SCALING}.{profile}")),
+            ("scaling", "") => Some(T::TIER_SCALING.to_string()),
+            ("scaling", profile) => Some(format!("{}.{profile}", T::TIER_SCALING)),
             ("", _) => None,
             (other, _) => Some(other.to_string()),
         };
         return (tier, attribute);
     }
     match path {
-        "name" => top(SPEC_NAME),
-        "region" => top(WORKLOAD_REGION),
-        "disabled" => top(DISABLE_ALL_SCHEDULING_ACTIONS),
-        "selector.workloadTag.key" => top(WORKLOAD_FILTER_TAG_NAME),
-        "selector.workloadTag.value" => top(WORKLOAD_FILTER_TAG_VALUE),
-        "selector.tierTagKey" => top(TIER_FILTER_TAG_NAME),
-        "selector.vpcId" | "selector" => top(VPC_ID),
-        "notify.snsTopic" => top(SNS_TOPIC_NAME),
-        "ssm.outputBucket" => top(SSM_S3_BUCKET_NAME),
-        "ssm.outputKeyPrefix" => top(SSM_S3_KEY_PREFIX_NAME),
-        "scaleInstanceDelaySeconds" => top(SCALE_INSTANCE_DELAY),
+        "name" => top(W::SPEC_NAME),
+        "region" => top(W::WORKLOAD_REGION),
+        "disabled" => top(W::DISABLE_ALL_SCHEDULING_ACTIONS),
+        "selector.workloadTag.key" => top(W::WORKLOAD_FILTER_TAG_NAME),
+        "selector.workloadTag.value" => top(W::WORKLOAD_FILTER_TAG_VALUE),
+        "selector.tierTagKey" => top(W::TIER_FILTER_TAG_NAME),
+        "selector.vpcId" | "selector" => top(W::VPC_ID),
+        "notify.snsTopic" => top(W::SNS_TOPIC_NAME),
+        "ssm.outputBucket" => top(W::SSM_S3_BUCKET_NAME),
+        "ssm.outputKeyPrefix" => top(W::SSM_S3_KEY_PREFIX_NAME),
+        "scaleInstanceDelaySeconds" => top(W::SCALE_INSTANCE_DELAY),
         "tiers" => (None, None),
         "" => (None, None),
         other => top(other),

@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 use super::item::{self, Item, OWNER_ATTR};
@@ -24,6 +23,16 @@ pub enum Table {
     /// `TierSpecification` (or its configured name).
     #[serde(rename = "tier")]
     Tier,
+}
+
+impl Table {
+    /// The item format stored in this table.
+    pub fn kind(self) -> item::ItemKind {
+        match self {
+            Table::Workload => item::ItemKind::Workload,
+            Table::Tier => item::ItemKind::Tier,
+        }
+    }
 }
 
 /// What happens to one item.
@@ -154,14 +163,14 @@ impl Current {
     pub fn from_items(workload_items: Vec<Item>, tier_items: Vec<Item>) -> Self {
         let mut current = Current::default();
         for it in workload_items {
-            if let Some(name) = string_attr(&it, "SpecName") {
+            if let Some(name) = string_attr(&it, item::WorkloadItem::SPEC_NAME) {
                 current.workloads.insert(name, it);
             }
         }
         for it in tier_items {
             if let (Some(spec), Some(tier)) = (
-                string_attr(&it, "SpecName"),
-                string_attr(&it, "TierTagValue"),
+                string_attr(&it, item::TierItem::SPEC_NAME),
+                string_attr(&it, item::TierItem::TIER_TAG_VALUE),
             ) {
                 current.tiers.entry(spec).or_default().insert(tier, it);
             }
@@ -180,7 +189,7 @@ impl Current {
 }
 
 fn string_attr(item: &Item, name: &str) -> Option<String> {
-    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+    item::string_attribute(item, name).map(str::to_string)
 }
 
 /// What `diff` compares.
@@ -226,12 +235,7 @@ pub fn diff(desired: &[Desired<'_>], current: &Current, scope: Scope, owner: &Ow
 
 fn diff_workload(d: &Desired<'_>, current: &Current, owner: &Owner) -> WorkloadChange {
     let w = d.workload;
-    let mut want = item::to_items(w);
-    let marker = AttributeValue::S(owner.marker().to_string());
-    want.workload.insert(OWNER_ATTR.into(), marker.clone());
-    for t in want.tiers.values_mut() {
-        t.insert(OWNER_ATTR.into(), marker.clone());
-    }
+    let want = item::to_items_marked(w, owner.marker());
     let cur_w = current.workloads.get(&w.name);
     let no_tiers = BTreeMap::new();
     let cur_t = current.tiers.get(&w.name).unwrap_or(&no_tiers);
@@ -441,24 +445,9 @@ fn change(
     }
 }
 
-/// Top-level attribute names tierctl writes, taken from a spec that sets every field.
+/// Whether `name` is a top-level attribute of the item format (from the item structs).
 fn known_attribute(table: Table, name: &str) -> bool {
-    use std::sync::OnceLock;
-    static KNOWN: OnceLock<(BTreeSet<String>, BTreeSet<String>)> = OnceLock::new();
-    let (w, t) = KNOWN.get_or_init(|| {
-        let full = item::to_items(&crate::spec::example_with_every_field());
-        let w = full.workload.keys().cloned().collect();
-        let t = full
-            .tiers
-            .values()
-            .flat_map(|i| i.keys().cloned())
-            .collect();
-        (w, t)
-    });
-    match table {
-        Table::Workload => w.contains(name),
-        Table::Tier => t.contains(name),
-    }
+    item::format_attributes(table.kind()).contains(&name)
 }
 
 fn orphan(name: &str, current: &Current, prune: bool, owner: &Owner) -> WorkloadChange {
@@ -522,10 +511,8 @@ declare it to adopt it, or delete it by hand"
 
 /// The key attributes of an item change, for DynamoDB calls and JSON output.
 pub fn key_of(change: &ItemChange) -> Item {
-    let mut key = Item::new();
-    key.insert("SpecName".into(), AttributeValue::S(change.spec.clone()));
-    if let Some(t) = &change.tier {
-        key.insert("TierTagValue".into(), AttributeValue::S(t.clone()));
+    match &change.tier {
+        None => item::workload_key(&change.spec),
+        Some(t) => item::tier_key(&change.spec, t),
     }
-    key
 }

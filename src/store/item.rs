@@ -2,12 +2,25 @@
 //! `WorkloadSpecification` item plus one `TierSpecification` item per tier,
 //! and back. Pure data conversion, no AWS calls.
 //!
-//! Every value the original reads is a DynamoDB string (`S`), so that is what
-//! [`to_items`] writes. [`from_items`] reads items written by hand or by the
-//! original tool: lenient where the original was (numbers as `S` or `N`,
-//! `True`/`False` in any case), strict where a misread value would make a run
-//! do the wrong thing (sequences, delays, override pairs), and it reports
-//! attributes it does not know instead of dropping them silently.
+//! The format is declared once, as serde structs ([`WorkloadItem`],
+//! [`TierItem`] and the nested [`TierStop`] / [`TierStart`] maps) whose
+//! fields carry the original's attribute names; the attribute-name constants
+//! and the lists of known attributes ([`format_attributes`]) come from the
+//! same declarations. [`to_items`] fills the structs and converts them with
+//! `serde_dynamo`, so tierctl writes exactly the original's format: every
+//! value a DynamoDB string (`S`), as the original reads them.
+//!
+//! [`from_items`] reads items written by hand or by the original tool:
+//! lenient where the original was (numbers as `S` or `N`, `True`/`False` in
+//! any case), strict where a misread value would make a run do the wrong
+//! thing (sequences, delays, override pairs), and it reports attributes it
+//! does not know instead of dropping them silently. Each error names the
+//! table, the item's key, the attribute and the DynamoDB type or value
+//! found. It reads the raw item rather than `serde_dynamo::from_item`,
+//! whose errors name no attribute and no DynamoDB type, which parses an `N`
+//! into a number before tierctl sees its text, and which panics on an
+//! attribute type newer than it; the names it looks up and the lists of
+//! known attributes are the structs' constants.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -20,11 +33,12 @@ use crate::spec::{
     Selector, SsmOutput, StartAction, StopAction, TagFilter, Tier, Workload,
 };
 
-/// One DynamoDB item, as the SDK represents it.
+/// One DynamoDB item, as the SDK represents it: the boundary type between
+/// the item structs here and `aws/dynamodb.rs`.
 pub type Item = HashMap<String, AttributeValue>;
 
 /// Ownership marker attribute tierctl writes on every item it manages.
-pub const OWNER_ATTR: &str = "ManagedBy";
+pub const OWNER_ATTR: &str = WorkloadItem::MANAGED_BY;
 /// Value of [`OWNER_ATTR`] on items tierctl manages.
 pub const OWNER_VALUE: &str = "tierctl";
 
@@ -33,82 +47,125 @@ pub const WORKLOAD_TABLE: &str = "WorkloadSpecification";
 /// Logical name of the tier table, used in messages.
 pub const TIER_TABLE: &str = "TierSpecification";
 
-/// Attribute names of the original item format.
-pub mod attr {
-    /// Workload name; partition key of both tables.
-    pub const SPEC_NAME: &str = "SpecName";
-    /// Region where the workload's instances run.
-    pub const WORKLOAD_REGION: &str = "WorkloadRegion";
-    /// Tag key every instance of the workload carries.
-    pub const WORKLOAD_FILTER_TAG_NAME: &str = "WorkloadFilterTagName";
-    /// Tag value every instance of the workload carries.
-    pub const WORKLOAD_FILTER_TAG_VALUE: &str = "WorkloadFilterTagValue";
-    /// Tag key whose value names the tier.
-    pub const TIER_FILTER_TAG_NAME: &str = "TierFilterTagName";
-    /// Optional VPC limiting discovery.
-    pub const VPC_ID: &str = "VPC_ID";
-    /// Optional SNS topic for warnings.
-    pub const SNS_TOPIC_NAME: &str = "SNSTopicName";
-    /// Optional S3 bucket for SSM command output.
-    pub const SSM_S3_BUCKET_NAME: &str = "SSMS3BucketName";
-    /// Optional key prefix for SSM command output.
-    pub const SSM_S3_KEY_PREFIX_NAME: &str = "SSMS3KeyPrefixName";
-    /// Kill switch: `"1"` disables every action.
-    pub const DISABLE_ALL_SCHEDULING_ACTIONS: &str = "DisableAllSchedulingActions";
-    /// Seconds between a resize and the start.
-    pub const SCALE_INSTANCE_DELAY: &str = "ScaleInstanceDelay";
-    /// Tier name; sort key of the tier table.
-    pub const TIER_TAG_VALUE: &str = "TierTagValue";
-    /// Map with the tier's stop settings.
-    pub const TIER_STOP: &str = "TierStop";
-    /// Map with the tier's start settings.
-    pub const TIER_START: &str = "TierStart";
-    /// Map of scaling profile name to instance type.
-    pub const TIER_SCALING: &str = "TierScaling";
-    /// Position in the stop/start order (inside `TierStop` / `TierStart`).
-    pub const TIER_SEQUENCE: &str = "TierSequence";
-    /// `"True"` to wait for the tier before the next (inside `TierStop` / `TierStart`).
-    pub const TIER_SYNCHRONIZATION: &str = "TierSynchronization";
-    /// Seconds to wait after the tier (inside `TierStop` / `TierStart`).
-    pub const INTER_TIER_ORCHESTRATION_DELAY: &str = "InterTierOrchestrationDelay";
-    /// Override file path (inside `TierStop`).
-    pub const TIER_STOP_OVERRIDE_FILENAME: &str = "TierStopOverrideFilename";
-    /// Override file guest OS (inside `TierStop`).
-    pub const TIER_STOP_OVERRIDE_OPERATING_SYSTEM: &str = "TierStopOverrideOperatingSystem";
-    /// tierctl only, inside `TierStart`: `"False"` turns classic load balancer re-registration off.
-    pub const TIERCTL_REREGISTER_LOAD_BALANCERS: &str = "TierctlReregisterLoadBalancers";
-    /// tierctl only, inside `TierStart`: `"True"` waits for ELBv2 health before the next wave.
-    pub const TIERCTL_WAIT_HEALTHY: &str = "TierctlWaitHealthy";
-    /// tierctl only, inside `TierStart`: seconds the health gate waits.
-    pub const TIERCTL_HEALTH_TIMEOUT: &str = "TierctlHealthTimeout";
+/// Declares one map of the item format: a serde struct with one optional
+/// field per attribute, renamed to the original's attribute name, an
+/// associated constant per name and [`ATTRIBUTES`](WorkloadItem::ATTRIBUTES)
+/// listing them all, so every name is spelled exactly once.
+macro_rules! item_format {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident: $ty:ty => $konst:ident = $attr:tt, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                #[serde(rename = $attr, default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+        }
+
+        impl $name {
+            $(
+                #[doc = concat!("Attribute name `", $attr, "`.")]
+                pub const $konst: &'static str = $attr;
+            )*
+            /// Every attribute of this map, in declaration order.
+            pub const ATTRIBUTES: &'static [&'static str] = &[$($attr),*];
+        }
+    };
 }
 
-use attr::*;
+item_format! {
+    /// A `WorkloadSpecification` item, as tierctl writes it (every value a string).
+    pub struct WorkloadItem {
+        /// Workload name; partition key of both tables.
+        spec_name: String => SPEC_NAME = "SpecName",
+        /// Region where the workload's instances run.
+        workload_region: String => WORKLOAD_REGION = "WorkloadRegion",
+        /// Tag key every instance of the workload carries.
+        workload_filter_tag_name: String => WORKLOAD_FILTER_TAG_NAME = "WorkloadFilterTagName",
+        /// Tag value every instance of the workload carries.
+        workload_filter_tag_value: String => WORKLOAD_FILTER_TAG_VALUE = "WorkloadFilterTagValue",
+        /// Tag key whose value names the tier.
+        tier_filter_tag_name: String => TIER_FILTER_TAG_NAME = "TierFilterTagName",
+        /// Optional VPC limiting discovery.
+        vpc_id: String => VPC_ID = "VPC_ID",
+        /// Optional SNS topic for warnings.
+        sns_topic_name: String => SNS_TOPIC_NAME = "SNSTopicName",
+        /// Optional S3 bucket for SSM command output.
+        ssm_s3_bucket_name: String => SSM_S3_BUCKET_NAME = "SSMS3BucketName",
+        /// Optional key prefix for SSM command output.
+        ssm_s3_key_prefix_name: String => SSM_S3_KEY_PREFIX_NAME = "SSMS3KeyPrefixName",
+        /// Kill switch: `"1"` disables every action.
+        disable_all_scheduling_actions: String => DISABLE_ALL_SCHEDULING_ACTIONS = "DisableAllSchedulingActions",
+        /// Seconds between a resize and the start.
+        scale_instance_delay: String => SCALE_INSTANCE_DELAY = "ScaleInstanceDelay",
+        /// tierctl's ownership marker.
+        managed_by: String => MANAGED_BY = "ManagedBy",
+    }
+}
 
-/// Top-level attributes of a workload item that [`from_items`] understands.
-const WORKLOAD_KNOWN: &[&str] = &[
-    SPEC_NAME,
-    WORKLOAD_REGION,
-    WORKLOAD_FILTER_TAG_NAME,
-    WORKLOAD_FILTER_TAG_VALUE,
-    TIER_FILTER_TAG_NAME,
-    VPC_ID,
-    SNS_TOPIC_NAME,
-    SSM_S3_BUCKET_NAME,
-    SSM_S3_KEY_PREFIX_NAME,
-    DISABLE_ALL_SCHEDULING_ACTIONS,
-    SCALE_INSTANCE_DELAY,
-    OWNER_ATTR,
-];
-/// Top-level attributes of a tier item that [`from_items`] understands.
-const TIER_KNOWN: &[&str] = &[
-    SPEC_NAME,
-    TIER_TAG_VALUE,
-    TIER_STOP,
-    TIER_START,
-    TIER_SCALING,
-    OWNER_ATTR,
-];
+item_format! {
+    /// A `TierSpecification` item, as tierctl writes it.
+    pub struct TierItem {
+        /// Workload name; partition key.
+        spec_name: String => SPEC_NAME = "SpecName",
+        /// Tier name; sort key.
+        tier_tag_value: String => TIER_TAG_VALUE = "TierTagValue",
+        /// The tier's stop settings.
+        tier_stop: TierStop => TIER_STOP = "TierStop",
+        /// The tier's start settings.
+        tier_start: TierStart => TIER_START = "TierStart",
+        /// Scaling profile name to instance type.
+        tier_scaling: BTreeMap<String, String> => TIER_SCALING = "TierScaling",
+        /// tierctl's ownership marker.
+        managed_by: String => MANAGED_BY = "ManagedBy",
+    }
+}
+
+item_format! {
+    /// The `TierStop` map of a tier item.
+    pub struct TierStop {
+        /// Position in the stop order.
+        tier_sequence: String => TIER_SEQUENCE = "TierSequence",
+        /// `"True"` to wait for the tier before the next.
+        tier_synchronization: String => TIER_SYNCHRONIZATION = "TierSynchronization",
+        /// Seconds to wait after the tier.
+        inter_tier_orchestration_delay: String => INTER_TIER_ORCHESTRATION_DELAY = "InterTierOrchestrationDelay",
+        /// Override file path.
+        tier_stop_override_filename: String => TIER_STOP_OVERRIDE_FILENAME = "TierStopOverrideFilename",
+        /// Override file guest OS.
+        tier_stop_override_operating_system: String => TIER_STOP_OVERRIDE_OPERATING_SYSTEM = "TierStopOverrideOperatingSystem",
+    }
+}
+
+item_format! {
+    /// The `TierStart` map of a tier item; the `Tierctl*` attributes are
+    /// tierctl's own, written only when not the default.
+    pub struct TierStart {
+        /// Position in the start order.
+        tier_sequence: String => TIER_SEQUENCE = "TierSequence",
+        /// `"True"` to wait for the tier before the next.
+        tier_synchronization: String => TIER_SYNCHRONIZATION = "TierSynchronization",
+        /// Seconds to wait after the tier.
+        inter_tier_orchestration_delay: String => INTER_TIER_ORCHESTRATION_DELAY = "InterTierOrchestrationDelay",
+        /// `"False"` turns classic load balancer re-registration off.
+        tierctl_reregister_load_balancers: String => TIERCTL_REREGISTER_LOAD_BALANCERS = "TierctlReregisterLoadBalancers",
+        /// `"True"` waits for ELBv2 health before the next wave.
+        tierctl_wait_healthy: String => TIERCTL_WAIT_HEALTHY = "TierctlWaitHealthy",
+        /// Seconds the health gate waits.
+        tierctl_health_timeout: String => TIERCTL_HEALTH_TIMEOUT = "TierctlHealthTimeout",
+    }
+}
+
+/// Short names for the formats in this file.
+type W = WorkloadItem;
+type T = TierItem;
+
 /// Which table an item belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemKind {
@@ -119,31 +176,39 @@ pub enum ItemKind {
 }
 
 /// The top-level attributes of the item format (the original's and
-/// tierctl's marker), for conditions that require an attribute to be absent.
+/// tierctl's marker), taken from the item structs: what [`from_items`]
+/// understands, what sync keeps or drops on update, and what a write's
+/// condition requires to stay absent.
 pub fn format_attributes(kind: ItemKind) -> &'static [&'static str] {
     match kind {
-        ItemKind::Workload => WORKLOAD_KNOWN,
-        ItemKind::Tier => TIER_KNOWN,
+        ItemKind::Workload => WorkloadItem::ATTRIBUTES,
+        ItemKind::Tier => TierItem::ATTRIBUTES,
     }
 }
 
-/// Attributes inside `TierStart`.
-const START_KNOWN: &[&str] = &[
-    TIER_SEQUENCE,
-    TIER_SYNCHRONIZATION,
-    INTER_TIER_ORCHESTRATION_DELAY,
-    TIERCTL_REREGISTER_LOAD_BALANCERS,
-    TIERCTL_WAIT_HEALTHY,
-    TIERCTL_HEALTH_TIMEOUT,
-];
-/// Attributes inside `TierStop`.
-const STOP_KNOWN: &[&str] = &[
-    TIER_SEQUENCE,
-    TIER_SYNCHRONIZATION,
-    INTER_TIER_ORCHESTRATION_DELAY,
-    TIER_STOP_OVERRIDE_FILENAME,
-    TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
-];
+/// The key of workload `spec_name`'s item.
+pub fn workload_key(spec_name: &str) -> Item {
+    to_dynamo(&WorkloadItem {
+        spec_name: Some(spec_name.to_string()),
+        ..WorkloadItem::default()
+    })
+}
+
+/// The key of tier `tier`'s item of workload `spec_name`.
+pub fn tier_key(spec_name: &str, tier: &str) -> Item {
+    to_dynamo(&TierItem {
+        spec_name: Some(spec_name.to_string()),
+        tier_tag_value: Some(tier.to_string()),
+        ..TierItem::default()
+    })
+}
+
+/// The string value of attribute `name`, if it is one (`S`).
+pub fn string_attribute<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
 
 /// A workload as DynamoDB items.
 #[derive(Debug, Clone, PartialEq)]
@@ -261,117 +326,88 @@ pub enum ItemError {
 
 // ---------------------------------------------------------------- writing
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
+/// A format struct as a DynamoDB item.
+fn to_dynamo<S: serde::Serialize>(value: &S) -> Item {
+    // The structs hold only strings, maps of strings and nested structs of
+    // strings, which serde_dynamo always converts.
+    serde_dynamo::to_item(value).expect("item structs of strings convert to DynamoDB items")
+}
+
+fn flag(value: bool) -> String {
+    // The README's examples always spell flags out, capitalised.
+    if value { "True" } else { "False" }.to_string()
 }
 
 /// The items the original tool reads for `w`, each marked as managed by tierctl.
 pub fn to_items(w: &Workload) -> WorkloadItems {
-    let mut item = Item::new();
-    item.insert(SPEC_NAME.into(), s(&w.name));
-    item.insert(WORKLOAD_REGION.into(), s(&w.region));
-    item.insert(
-        WORKLOAD_FILTER_TAG_NAME.into(),
-        s(&w.selector.workload_tag.key),
-    );
-    item.insert(
-        WORKLOAD_FILTER_TAG_VALUE.into(),
-        s(&w.selector.workload_tag.value),
-    );
-    item.insert(TIER_FILTER_TAG_NAME.into(), s(&w.selector.tier_tag_key));
-    if let Some(vpc) = &w.selector.vpc_id {
-        item.insert(VPC_ID.into(), s(vpc));
-    }
-    if let Some(notify) = &w.notify {
-        item.insert(SNS_TOPIC_NAME.into(), s(&notify.sns_topic));
-    }
-    if let Some(ssm) = &w.ssm {
-        item.insert(SSM_S3_BUCKET_NAME.into(), s(&ssm.output_bucket));
-        if let Some(prefix) = &ssm.output_key_prefix {
-            item.insert(SSM_S3_KEY_PREFIX_NAME.into(), s(prefix));
-        }
-    }
-    // Always written, so a table read by the original shows the switch's state explicitly.
-    item.insert(
-        DISABLE_ALL_SCHEDULING_ACTIONS.into(),
-        s(if w.disabled { "1" } else { "0" }),
-    );
-    if w.scale_instance_delay_seconds != DEFAULT_SCALE_DELAY_SECONDS {
-        item.insert(
-            SCALE_INSTANCE_DELAY.into(),
-            s(w.scale_instance_delay_seconds.to_string()),
-        );
-    }
-    item.insert(OWNER_ATTR.into(), s(OWNER_VALUE));
+    to_items_marked(w, OWNER_VALUE)
+}
 
+/// [`to_items`] with `marker` as the value of the ownership attribute.
+pub fn to_items_marked(w: &Workload, marker: &str) -> WorkloadItems {
     let tiers = w
         .tiers
         .iter()
-        .map(|t| (t.name.clone(), tier_item(&w.name, t)))
+        .map(|t| (t.name.clone(), to_dynamo(&tier_item(&w.name, t, marker))))
         .collect();
     WorkloadItems {
-        workload: item,
+        workload: to_dynamo(&workload_item(w, marker)),
         tiers,
     }
 }
 
-fn tier_item(spec_name: &str, t: &Tier) -> Item {
-    let mut item = Item::new();
-    item.insert(SPEC_NAME.into(), s(spec_name));
-    item.insert(TIER_TAG_VALUE.into(), s(&t.name));
-    if let Some(stop) = &t.stop {
-        let mut m = action_map(stop.sequence, stop.synchronous, stop.delay_seconds);
-        if let Some(o) = &stop.override_file {
-            m.insert(TIER_STOP_OVERRIDE_FILENAME.into(), s(&o.file));
-            m.insert(
-                TIER_STOP_OVERRIDE_OPERATING_SYSTEM.into(),
-                s(o.os.original_name()),
-            );
-        }
-        item.insert(TIER_STOP.into(), AttributeValue::M(m));
+/// The `WorkloadSpecification` item for `w`.
+pub fn workload_item(w: &Workload, marker: &str) -> WorkloadItem {
+    WorkloadItem {
+        spec_name: Some(w.name.clone()),
+        workload_region: Some(w.region.clone()),
+        workload_filter_tag_name: Some(w.selector.workload_tag.key.clone()),
+        workload_filter_tag_value: Some(w.selector.workload_tag.value.clone()),
+        tier_filter_tag_name: Some(w.selector.tier_tag_key.clone()),
+        vpc_id: w.selector.vpc_id.clone(),
+        sns_topic_name: w.notify.as_ref().map(|n| n.sns_topic.clone()),
+        ssm_s3_bucket_name: w.ssm.as_ref().map(|s| s.output_bucket.clone()),
+        ssm_s3_key_prefix_name: w.ssm.as_ref().and_then(|s| s.output_key_prefix.clone()),
+        // Always written, so a table read by the original shows the switch's state explicitly.
+        disable_all_scheduling_actions: Some(if w.disabled { "1" } else { "0" }.to_string()),
+        scale_instance_delay: (w.scale_instance_delay_seconds != DEFAULT_SCALE_DELAY_SECONDS)
+            .then(|| w.scale_instance_delay_seconds.to_string()),
+        managed_by: Some(marker.to_string()),
     }
-    if let Some(start) = &t.start {
-        let mut m = action_map(start.sequence, start.synchronous, start.delay_seconds);
-        // tierctl's own settings: written only when not the default, so a
-        // tier that uses none of them stays exactly in the original format.
-        if !start.reregister_load_balancers {
-            m.insert(TIERCTL_REREGISTER_LOAD_BALANCERS.into(), s("False"));
-        }
-        if start.wait_healthy {
-            m.insert(TIERCTL_WAIT_HEALTHY.into(), s("True"));
-        }
-        if start.health_timeout_seconds != crate::spec::DEFAULT_HEALTH_TIMEOUT_SECONDS {
-            m.insert(
-                TIERCTL_HEALTH_TIMEOUT.into(),
-                s(start.health_timeout_seconds.to_string()),
-            );
-        }
-        item.insert(TIER_START.into(), AttributeValue::M(m));
-    }
-    if !t.scaling.is_empty() {
-        let m = t
-            .scaling
-            .iter()
-            .map(|(profile, ty)| (profile.clone(), s(ty)))
-            .collect();
-        item.insert(TIER_SCALING.into(), AttributeValue::M(m));
-    }
-    item.insert(OWNER_ATTR.into(), s(OWNER_VALUE));
-    item
 }
 
-fn action_map(sequence: u32, synchronous: bool, delay: u32) -> HashMap<String, AttributeValue> {
-    let mut m = HashMap::new();
-    m.insert(TIER_SEQUENCE.into(), s(sequence.to_string()));
-    // The README's examples always spell the flag out; so do we.
-    m.insert(
-        TIER_SYNCHRONIZATION.into(),
-        s(if synchronous { "True" } else { "False" }),
-    );
-    if delay != DEFAULT_TIER_DELAY_SECONDS {
-        m.insert(INTER_TIER_ORCHESTRATION_DELAY.into(), s(delay.to_string()));
+/// The `TierSpecification` item for tier `t` of workload `spec_name`.
+pub fn tier_item(spec_name: &str, t: &Tier, marker: &str) -> TierItem {
+    let delay = |d: u32| (d != DEFAULT_TIER_DELAY_SECONDS).then(|| d.to_string());
+    TierItem {
+        spec_name: Some(spec_name.to_string()),
+        tier_tag_value: Some(t.name.clone()),
+        tier_stop: t.stop.as_ref().map(|stop| TierStop {
+            tier_sequence: Some(stop.sequence.to_string()),
+            tier_synchronization: Some(flag(stop.synchronous)),
+            inter_tier_orchestration_delay: delay(stop.delay_seconds),
+            tier_stop_override_filename: stop.override_file.as_ref().map(|o| o.file.clone()),
+            tier_stop_override_operating_system: stop
+                .override_file
+                .as_ref()
+                .map(|o| o.os.original_name().to_string()),
+        }),
+        // tierctl's own settings: written only when not the default, so a
+        // tier that uses none of them stays exactly in the original format.
+        tier_start: t.start.as_ref().map(|start| TierStart {
+            tier_sequence: Some(start.sequence.to_string()),
+            tier_synchronization: Some(flag(start.synchronous)),
+            inter_tier_orchestration_delay: delay(start.delay_seconds),
+            tierctl_reregister_load_balancers: (!start.reregister_load_balancers)
+                .then(|| flag(false)),
+            tierctl_wait_healthy: start.wait_healthy.then(|| flag(true)),
+            tierctl_health_timeout: (start.health_timeout_seconds
+                != crate::spec::DEFAULT_HEALTH_TIMEOUT_SECONDS)
+                .then(|| start.health_timeout_seconds.to_string()),
+        }),
+        tier_scaling: (!t.scaling.is_empty()).then(|| t.scaling.clone()),
+        managed_by: Some(marker.to_string()),
     }
-    m
 }
 
 // ---------------------------------------------------------------- reading
@@ -382,7 +418,7 @@ struct Reader<'a> {
     key: String,
     map: &'a HashMap<String, AttributeValue>,
     /// Path of `map` inside the item, e.g. `TierStop.`; empty at top level.
-    prefix: &'static str,
+    prefix: String,
 }
 
 const EXPECT_STRING: &str = "a string (S)";
@@ -508,20 +544,20 @@ pub fn from_items(workload: &Item, tiers: &[Item]) -> Result<Imported, ItemError
         table: WORKLOAD_TABLE,
         key: "(no SpecName)".into(),
         map: workload,
-        prefix: "",
+        prefix: String::new(),
     };
-    let name = r.required_string(SPEC_NAME)?;
+    let name = r.required_string(W::SPEC_NAME)?;
     r.key = name.to_string();
-    let region = r.required_string(WORKLOAD_REGION)?;
-    let tag_key = r.required_string(WORKLOAD_FILTER_TAG_NAME)?;
-    let tag_value = r.required_string(WORKLOAD_FILTER_TAG_VALUE)?;
-    let tier_tag_key = r.required_string(TIER_FILTER_TAG_NAME)?;
-    let vpc_id = r.string(VPC_ID)?;
-    let notify = r.string(SNS_TOPIC_NAME)?.map(|topic| Notify {
+    let region = r.required_string(W::WORKLOAD_REGION)?;
+    let tag_key = r.required_string(W::WORKLOAD_FILTER_TAG_NAME)?;
+    let tag_value = r.required_string(W::WORKLOAD_FILTER_TAG_VALUE)?;
+    let tier_tag_key = r.required_string(W::TIER_FILTER_TAG_NAME)?;
+    let vpc_id = r.string(W::VPC_ID)?;
+    let notify = r.string(W::SNS_TOPIC_NAME)?.map(|topic| Notify {
         sns_topic: topic.to_string(),
     });
-    let bucket = r.string(SSM_S3_BUCKET_NAME)?;
-    let prefix = r.string(SSM_S3_KEY_PREFIX_NAME)?;
+    let bucket = r.string(W::SSM_S3_BUCKET_NAME)?;
+    let prefix = r.string(W::SSM_S3_KEY_PREFIX_NAME)?;
     let ssm = match (bucket, prefix) {
         (Some(bucket), prefix) => Some(SsmOutput {
             output_bucket: bucket.to_string(),
@@ -531,8 +567,8 @@ pub fn from_items(workload: &Item, tiers: &[Item]) -> Result<Imported, ItemError
             return Err(ItemError::Unpaired {
                 table: WORKLOAD_TABLE,
                 key: r.key.clone(),
-                attribute: SSM_S3_KEY_PREFIX_NAME.into(),
-                missing: SSM_S3_BUCKET_NAME.into(),
+                attribute: W::SSM_S3_KEY_PREFIX_NAME.into(),
+                missing: W::SSM_S3_BUCKET_NAME.into(),
             });
         }
         (None, None) => None,
@@ -541,22 +577,22 @@ pub fn from_items(workload: &Item, tiers: &[Item]) -> Result<Imported, ItemError
     // BOOL true or a "true" let runs stop the workload. tierctl fails closed:
     // only absent, "0" or "1" (string or number) are read; anything else
     // refuses the workload.
-    let disabled = match workload.get(DISABLE_ALL_SCHEDULING_ACTIONS) {
+    let disabled = match workload.get(W::DISABLE_ALL_SCHEDULING_ACTIONS) {
         None => false,
         Some(AttributeValue::S(v) | AttributeValue::N(v)) if v == "0" => false,
         Some(AttributeValue::S(v) | AttributeValue::N(v)) if v == "1" => true,
         Some(AttributeValue::S(v) | AttributeValue::N(v)) => {
-            return Err(r.invalid(DISABLE_ALL_SCHEDULING_ACTIONS, v, EXPECT_KILL_SWITCH));
+            return Err(r.invalid(W::DISABLE_ALL_SCHEDULING_ACTIONS, v, EXPECT_KILL_SWITCH));
         }
         Some(other) => {
-            return Err(r.wrong_type(DISABLE_ALL_SCHEDULING_ACTIONS, other, EXPECT_KILL_SWITCH));
+            return Err(r.wrong_type(W::DISABLE_ALL_SCHEDULING_ACTIONS, other, EXPECT_KILL_SWITCH));
         }
     };
     let scale_instance_delay_seconds = r
-        .count(SCALE_INSTANCE_DELAY)?
+        .count(W::SCALE_INSTANCE_DELAY)?
         .unwrap_or(DEFAULT_SCALE_DELAY_SECONDS);
     let item_name = format!("{WORKLOAD_TABLE} {name}");
-    r.unknown(&item_name, WORKLOAD_KNOWN, &mut unknown);
+    r.unknown(&item_name, W::ATTRIBUTES, &mut unknown);
 
     let mut read = Vec::with_capacity(tiers.len());
     for (index, item) in tiers.iter().enumerate() {
@@ -602,11 +638,11 @@ fn tier_from_item(
         table: TIER_TABLE,
         key: format!("{spec_name}/(tier item {} without TierTagValue)", index + 1),
         map: item,
-        prefix: "",
+        prefix: String::new(),
     };
-    let tier_name = r.required_string(TIER_TAG_VALUE)?;
+    let tier_name = r.required_string(T::TIER_TAG_VALUE)?;
     r.key = format!("{spec_name}/{tier_name}");
-    let owner = r.required_string(SPEC_NAME)?;
+    let owner = r.required_string(T::SPEC_NAME)?;
     if owner != spec_name {
         return Err(ItemError::ForeignTier {
             tier: tier_name.to_string(),
@@ -615,18 +651,18 @@ fn tier_from_item(
         });
     }
     let item_name = format!("{TIER_TABLE} {}", r.key);
-    r.unknown(&item_name, TIER_KNOWN, unknown);
+    r.unknown(&item_name, T::ATTRIBUTES, unknown);
 
-    let stop = match r.map(TIER_STOP)? {
+    let stop = match r.map(T::TIER_STOP)? {
         None => None,
         Some(m) => {
             let inner = Reader {
                 table: TIER_TABLE,
                 key: r.key.clone(),
                 map: m,
-                prefix: "TierStop.",
+                prefix: format!("{}.", T::TIER_STOP),
             };
-            inner.unknown(&item_name, STOP_KNOWN, unknown);
+            inner.unknown(&item_name, TierStop::ATTRIBUTES, unknown);
             let (sequence, synchronous, delay_seconds) = read_action(&inner)?;
             Some(StopAction {
                 sequence,
@@ -636,36 +672,37 @@ fn tier_from_item(
             })
         }
     };
-    let start = match r.map(TIER_START)? {
+    let start = match r.map(T::TIER_START)? {
         None => None,
         Some(m) => {
             let inner = Reader {
                 table: TIER_TABLE,
                 key: r.key.clone(),
                 map: m,
-                prefix: "TierStart.",
+                prefix: format!("{}.", T::TIER_START),
             };
-            inner.unknown(&item_name, START_KNOWN, unknown);
+            inner.unknown(&item_name, TierStart::ATTRIBUTES, unknown);
             let (sequence, synchronous, delay_seconds) = read_action(&inner)?;
             Some(StartAction {
                 sequence,
                 synchronous,
                 delay_seconds,
-                reregister_load_balancers: inner.flag(TIERCTL_REREGISTER_LOAD_BALANCERS, true)?,
-                wait_healthy: inner.flag(TIERCTL_WAIT_HEALTHY, false)?,
+                reregister_load_balancers: inner
+                    .flag(TierStart::TIERCTL_REREGISTER_LOAD_BALANCERS, true)?,
+                wait_healthy: inner.flag(TierStart::TIERCTL_WAIT_HEALTHY, false)?,
                 health_timeout_seconds: inner
-                    .count(TIERCTL_HEALTH_TIMEOUT)?
+                    .count(TierStart::TIERCTL_HEALTH_TIMEOUT)?
                     .unwrap_or(crate::spec::DEFAULT_HEALTH_TIMEOUT_SECONDS),
             })
         }
     };
     let mut scaling = BTreeMap::new();
-    if let Some(m) = r.map(TIER_SCALING)? {
+    if let Some(m) = r.map(T::TIER_SCALING)? {
         let inner = Reader {
             table: TIER_TABLE,
             key: r.key.clone(),
             map: m,
-            prefix: "TierScaling.",
+            prefix: format!("{}.", T::TIER_SCALING),
         };
         for profile in m.keys() {
             let ty = inner.required_string(profile)?;
@@ -683,19 +720,19 @@ fn tier_from_item(
 /// Sequence, synchronisation flag and delay of a `TierStop` / `TierStart` map.
 fn read_action(r: &Reader<'_>) -> Result<(u32, bool, u32), ItemError> {
     let sequence = r
-        .count(TIER_SEQUENCE)?
-        .ok_or_else(|| r.missing(TIER_SEQUENCE, EXPECT_COUNT))?;
-    let synchronous = r.flag(TIER_SYNCHRONIZATION, false)?;
+        .count(TierStop::TIER_SEQUENCE)?
+        .ok_or_else(|| r.missing(TierStop::TIER_SEQUENCE, EXPECT_COUNT))?;
+    let synchronous = r.flag(TierStop::TIER_SYNCHRONIZATION, false)?;
     let delay = r
-        .count(INTER_TIER_ORCHESTRATION_DELAY)?
+        .count(TierStop::INTER_TIER_ORCHESTRATION_DELAY)?
         .unwrap_or(DEFAULT_TIER_DELAY_SECONDS);
     Ok((sequence, synchronous, delay))
 }
 
 /// The override file of a `TierStop` map; filename and OS only make sense together.
 fn read_override(r: &Reader<'_>) -> Result<Option<OverrideFile>, ItemError> {
-    let file = r.string(TIER_STOP_OVERRIDE_FILENAME)?;
-    let os = r.string(TIER_STOP_OVERRIDE_OPERATING_SYSTEM)?;
+    let file = r.string(TierStop::TIER_STOP_OVERRIDE_FILENAME)?;
+    let os = r.string(TierStop::TIER_STOP_OVERRIDE_OPERATING_SYSTEM)?;
     let unpaired = |set: &str, missing: &str| ItemError::Unpaired {
         table: r.table,
         key: r.key.clone(),
@@ -705,12 +742,12 @@ fn read_override(r: &Reader<'_>) -> Result<Option<OverrideFile>, ItemError> {
     match (file, os) {
         (None, None) => Ok(None),
         (Some(_), None) => Err(unpaired(
-            TIER_STOP_OVERRIDE_FILENAME,
-            TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
+            TierStop::TIER_STOP_OVERRIDE_FILENAME,
+            TierStop::TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
         )),
         (None, Some(_)) => Err(unpaired(
-            TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
-            TIER_STOP_OVERRIDE_FILENAME,
+            TierStop::TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
+            TierStop::TIER_STOP_OVERRIDE_FILENAME,
         )),
         (Some(file), Some(os_name)) => {
             let os = if os_name.eq_ignore_ascii_case("linux") {
@@ -719,7 +756,7 @@ fn read_override(r: &Reader<'_>) -> Result<Option<OverrideFile>, ItemError> {
                 GuestOs::Windows
             } else {
                 return Err(r.invalid(
-                    TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
+                    TierStop::TIER_STOP_OVERRIDE_OPERATING_SYSTEM,
                     os_name,
                     "\"Linux\" or \"Windows\"",
                 ));
@@ -946,7 +983,7 @@ mod tests {
             parsed(README_TIER_WINDOWS)
         );
         // Nested maps carry no ownership marker, only the items themselves.
-        let Some(AttributeValue::M(stop)) = linux.tiers["Role_Web"].get(TIER_STOP) else {
+        let Some(AttributeValue::M(stop)) = linux.tiers["Role_Web"].get(T::TIER_STOP) else {
             panic!("TierStop is a map");
         };
         assert!(!stop.contains_key(OWNER_ATTR));
@@ -1477,7 +1514,10 @@ mod tests {
             let tiers: Vec<Item> = items.tiers.values().rev().cloned().collect();
             let back = from_items(&items.workload, &tiers).expect("tierctl's own items import");
             prop_assert!(back.unknown.is_empty(), "{:?}", back.unknown);
-            prop_assert_eq!(back.workload, w);
+            prop_assert_eq!(&back.workload, &w);
+            // tierctl's items are exactly the format structs.
+            let strict: WorkloadItem = serde_dynamo::from_item(items.workload.clone()).expect("strict read");
+            prop_assert_eq!(strict, workload_item(&w, OWNER_VALUE));
             // Every value tierctl writes is a string, as the original expects.
             for it in std::iter::once(&items.workload).chain(items.tiers.values()) {
                 prop_assert_eq!(it.get(OWNER_ATTR), Some(&AttributeValue::S(OWNER_VALUE.into())));
@@ -1491,6 +1531,75 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn written_items_deserialise_into_the_format_structs() {
+        let w = crate::spec::example_with_every_field();
+        let items = to_items_marked(&w, "tierctl:repo");
+        let back: WorkloadItem = serde_dynamo::from_item(items.workload.clone()).expect("reads");
+        assert_eq!(back, workload_item(&w, "tierctl:repo"));
+        for t in &w.tiers {
+            let back: TierItem =
+                serde_dynamo::from_item(items.tiers[&t.name].clone()).expect("reads");
+            assert_eq!(back, tier_item(&w.name, t, "tierctl:repo"));
+        }
+        assert_eq!(
+            string_attribute(&items.workload, OWNER_ATTR),
+            Some("tierctl:repo")
+        );
+    }
+
+    #[test]
+    fn attribute_lists_come_from_the_structs_and_cover_what_is_written() {
+        use std::collections::BTreeSet;
+        fn set(names: &[&'static str]) -> BTreeSet<String> {
+            names.iter().map(|n| n.to_string()).collect()
+        }
+        fn nested(items: &WorkloadItems, map: &str) -> BTreeSet<String> {
+            items
+                .tiers
+                .values()
+                .filter_map(|t| match t.get(map) {
+                    Some(AttributeValue::M(m)) => Some(m.keys().cloned()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        }
+        // A spec that sets every field writes every attribute of the format, and no other.
+        let full = to_items(&crate::spec::example_with_every_field());
+        let written: BTreeSet<String> = full.workload.keys().cloned().collect();
+        assert_eq!(written, set(format_attributes(ItemKind::Workload)));
+        let written: BTreeSet<String> = full
+            .tiers
+            .values()
+            .flat_map(|t| t.keys().cloned())
+            .collect();
+        assert_eq!(written, set(format_attributes(ItemKind::Tier)));
+        assert_eq!(nested(&full, T::TIER_STOP), set(TierStop::ATTRIBUTES));
+        assert_eq!(nested(&full, T::TIER_START), set(TierStart::ATTRIBUTES));
+        // Names two maps share are one name.
+        assert_eq!(W::SPEC_NAME, T::SPEC_NAME);
+        assert_eq!((W::MANAGED_BY, T::MANAGED_BY), (OWNER_ATTR, OWNER_ATTR));
+        assert_eq!(TierStop::TIER_SEQUENCE, TierStart::TIER_SEQUENCE);
+        assert_eq!(
+            TierStop::TIER_SYNCHRONIZATION,
+            TierStart::TIER_SYNCHRONIZATION
+        );
+        assert_eq!(
+            TierStop::INTER_TIER_ORCHESTRATION_DELAY,
+            TierStart::INTER_TIER_ORCHESTRATION_DELAY
+        );
+        // Keys are the key attributes, as strings.
+        assert_eq!(
+            item_to_json(&tier_key("W", "web")),
+            serde_json::json!({"SpecName": "W", "TierTagValue": "web"})
+        );
+        assert_eq!(
+            item_to_json(&workload_key("W")),
+            serde_json::json!({"SpecName": "W"})
+        );
     }
 
     #[test]

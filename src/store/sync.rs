@@ -8,19 +8,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-
 use super::diff::{
     Action, ChangeSet, Current, ItemChange, Table, TableNames, WorkloadAction, key_of,
 };
-use super::item::{self, Item, OWNER_ATTR};
+use super::item::{self, Item, OWNER_ATTR, TierItem, WorkloadItem};
 use crate::aws::dynamodb::{Billing, Dynamo, KeyShape, TableInfo};
 use crate::store::StoreError;
 
 /// The key the original tool's workload table has.
 pub fn workload_key() -> KeyShape {
     KeyShape {
-        partition: "SpecName".into(),
+        partition: WorkloadItem::SPEC_NAME.into(),
         sort: None,
     }
 }
@@ -28,8 +26,8 @@ pub fn workload_key() -> KeyShape {
 /// The key the original tool's tier table has.
 pub fn tier_key() -> KeyShape {
     KeyShape {
-        partition: "SpecName".into(),
-        sort: Some("TierTagValue".into()),
+        partition: TierItem::SPEC_NAME.into(),
+        sort: Some(TierItem::TIER_TAG_VALUE.into()),
     }
 }
 
@@ -143,10 +141,9 @@ pub async fn apply(
                     .items
                     .iter()
                     .filter_map(|i| i.before.as_ref())
-                    .filter_map(|i| i.get(OWNER_ATTR).and_then(|v| v.as_s().ok()))
-                    .next()
-                    .cloned()
-                    .unwrap_or_default();
+                    .find_map(|i| item::string_attribute(i, OWNER_ATTR))
+                    .unwrap_or_default()
+                    .to_string();
                 let e = StoreError::Foreign {
                     workload: w.name.clone(),
                     marker,
@@ -199,8 +196,8 @@ async fn write_workload(
             actions: writes.len(),
         });
     }
-    let actions = writes.iter().map(|c| transact_item(c, names)).collect();
-    match db.transact(actions).await? {
+    let ops: Vec<WriteOp> = writes.iter().map(|c| write_op(c, names)).collect();
+    match db.transact(&ops).await? {
         Ok(()) => Ok(()),
         Err(rejected) => Err(StoreError::Conflict {
             workload: workload.to_string(),
@@ -220,46 +217,48 @@ fn table_name<'a>(c: &ItemChange, names: &'a TableNames) -> &'a str {
     }
 }
 
-/// The transaction action for one write (create, update or delete),
-/// conditional on the item still being what was read.
-fn transact_item(c: &ItemChange, names: &TableNames) -> TransactWriteItem {
-    let table = table_name(c, names);
-    let condition = Condition::for_before(c.table, c.before.as_ref());
-    match c.action {
-        Action::Create | Action::Update => {
-            let put = Put::builder()
-                .table_name(table)
-                .set_item(c.after.clone().map(|i| i.into_iter().collect()))
-                .condition_expression(&condition.expression)
-                .set_expression_attribute_names(condition.names())
-                .set_expression_attribute_values(condition.values())
-                .build()
-                .expect("table, item and condition are set");
-            TransactWriteItem::builder().put(put).build()
-        }
-        Action::Delete => {
-            let delete = Delete::builder()
-                .table_name(table)
-                .set_key(Some(key_of(c).into_iter().collect()))
-                .condition_expression(&condition.expression)
-                .set_expression_attribute_names(condition.names())
-                .set_expression_attribute_values(condition.values())
-                .build()
-                .expect("table, key and condition are set");
-            TransactWriteItem::builder().delete(delete).build()
-        }
+/// One conditional write of a transaction, in store terms; `aws/dynamodb.rs`
+/// turns it into the SDK's `TransactWriteItem`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOp {
+    /// Table name.
+    pub table: String,
+    /// The item's key attributes.
+    pub key: Item,
+    /// The whole item to put; `None` deletes the item at `key`.
+    pub item: Option<Item>,
+    /// What the item must still be for the write to happen.
+    pub condition: Condition,
+}
+
+/// The write for one change (create, update or delete), conditional on the
+/// item still being what was read.
+fn write_op(c: &ItemChange, names: &TableNames) -> WriteOp {
+    let item = match c.action {
+        Action::Create | Action::Update => c.after.clone(),
+        Action::Delete => None,
         // `apply` sends only writes; an unchanged item is never part of a transaction.
         Action::Unchanged => unreachable!("unchanged items are not written"),
+    };
+    WriteOp {
+        table: table_name(c, names).to_string(),
+        key: key_of(c),
+        item,
+        condition: Condition::for_before(c.table, c.before.as_ref()),
     }
 }
 
 /// "The item is still what was read": absent, or every attribute equal and
 /// every attribute of the item format that was absent still absent (so a
 /// kill switch set in the console between read and write fails the write).
-struct Condition {
-    expression: String,
-    names: BTreeMap<String, String>,
-    values: BTreeMap<String, AttributeValue>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// The condition expression.
+    pub expression: String,
+    /// Its attribute-name placeholders (`#a0` → name).
+    pub names: BTreeMap<String, String>,
+    /// Its value placeholders (`:v0` → value).
+    pub values: Item,
 }
 
 impl Condition {
@@ -267,11 +266,11 @@ impl Condition {
         let mut c = Condition {
             expression: String::new(),
             names: BTreeMap::new(),
-            values: BTreeMap::new(),
+            values: Item::new(),
         };
         match before {
             None => {
-                c.names.insert("#k".into(), "SpecName".into());
+                c.names.insert("#k".into(), WorkloadItem::SPEC_NAME.into());
                 c.expression = "attribute_not_exists(#k)".into();
             }
             Some(item) => {
@@ -285,12 +284,9 @@ impl Condition {
                         format!("#a{i} = :v{i}")
                     })
                     .collect();
-                let absent = item::format_attributes(match table {
-                    Table::Workload => item::ItemKind::Workload,
-                    Table::Tier => item::ItemKind::Tier,
-                })
-                .iter()
-                .filter(|a| !item.contains_key(**a));
+                let absent = item::format_attributes(table.kind())
+                    .iter()
+                    .filter(|a| !item.contains_key(**a));
                 for (i, name) in absent.enumerate() {
                     c.names.insert(format!("#n{i}"), (*name).to_string());
                     parts.push(format!("attribute_not_exists(#n{i})"));
@@ -300,14 +296,6 @@ impl Condition {
         }
         c
     }
-
-    fn names(&self) -> Option<std::collections::HashMap<String, String>> {
-        Some(self.names.clone().into_iter().collect())
-    }
-
-    fn values(&self) -> Option<std::collections::HashMap<String, AttributeValue>> {
-        (!self.values.is_empty()).then(|| self.values.clone().into_iter().collect())
-    }
 }
 
 /// The tables' billing when created.
@@ -315,5 +303,93 @@ pub fn billing(provisioned: Option<(i64, i64)>) -> Billing {
     match provisioned {
         Some((read, write)) => Billing::Provisioned { read, write },
         None => Billing::OnDemand,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::example_with_every_field;
+
+    fn names() -> TableNames {
+        TableNames {
+            workload: "WS".into(),
+            tier: "TS".into(),
+        }
+    }
+
+    fn change(action: Action, before: Option<Item>, after: Option<Item>) -> ItemChange {
+        ItemChange {
+            table: Table::Tier,
+            spec: "W".into(),
+            tier: Some("web".into()),
+            action,
+            before,
+            after,
+        }
+    }
+
+    #[test]
+    fn a_create_requires_the_item_to_be_absent() {
+        let w = example_with_every_field();
+        let item = item::to_items(&w)
+            .tiers
+            .into_values()
+            .next()
+            .expect("a tier");
+        let op = write_op(&change(Action::Create, None, Some(item.clone())), &names());
+        assert_eq!(op.table, "TS");
+        assert_eq!(op.item, Some(item));
+        assert_eq!(op.key, item::tier_key("W", "web"));
+        assert_eq!(op.condition.expression, "attribute_not_exists(#k)");
+        assert_eq!(op.condition.names["#k"], "SpecName");
+        assert!(op.condition.values.is_empty());
+    }
+
+    #[test]
+    fn an_update_or_delete_requires_the_item_unchanged_and_absent_attributes_absent() {
+        let before = item::tier_key("W", "web");
+        for (action, after) in [
+            (Action::Update, Some(before.clone())),
+            (Action::Delete, None),
+        ] {
+            let op = write_op(
+                &change(action, Some(before.clone()), after.clone()),
+                &names(),
+            );
+            assert_eq!(op.item, after);
+            let c = &op.condition;
+            // Every attribute that was read is compared, in name order.
+            assert!(
+                c.expression.starts_with("#a0 = :v0 AND #a1 = :v1 AND "),
+                "{}",
+                c.expression
+            );
+            assert_eq!(
+                (c.names["#a0"].as_str(), c.names["#a1"].as_str()),
+                ("SpecName", "TierTagValue")
+            );
+            assert_eq!(c.values[":v0"], before["SpecName"]);
+            // Every other attribute of the tier format must still be absent.
+            let absent: Vec<&str> = c
+                .names
+                .iter()
+                .filter(|(k, _)| k.starts_with("#n"))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            let mut want: Vec<&str> = TierItem::ATTRIBUTES
+                .iter()
+                .copied()
+                .filter(|a| !before.contains_key(*a))
+                .collect();
+            want.sort_unstable();
+            let mut absent = absent;
+            absent.sort_unstable();
+            assert_eq!(absent, want);
+            assert_eq!(
+                c.expression.matches("attribute_not_exists").count(),
+                want.len()
+            );
+        }
     }
 }
