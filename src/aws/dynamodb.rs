@@ -11,8 +11,36 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{AwsError, AwsErrorKind};
-use crate::store::item::Item;
-use crate::store::sync::WriteOp;
+
+/// One DynamoDB item, as the SDK represents it.
+pub type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// One conditional write of a transaction, built by `store::sync`; [`Dynamo::transact`]
+/// turns it into the SDK's `TransactWriteItem`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOp {
+    /// Table name.
+    pub table: String,
+    /// The item's key attributes.
+    pub key: Item,
+    /// The whole item to put; `None` deletes the item at `key`.
+    pub item: Option<Item>,
+    /// What the item must still be for the write to happen.
+    pub condition: Condition,
+}
+
+/// "The item is still what was read": absent, or every attribute equal and
+/// every attribute of the item format that was absent still absent (so a
+/// kill switch set in the console between read and write fails the write).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    /// The condition expression.
+    pub expression: String,
+    /// Its attribute-name placeholders (`#a0` → name).
+    pub names: std::collections::BTreeMap<String, String>,
+    /// Its value placeholders (`:v0` → value).
+    pub values: Item,
+}
 
 /// How a created table is billed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -35,7 +35,7 @@ use crate::spec::{
 
 /// One DynamoDB item, as the SDK represents it: the boundary type between
 /// the item structs here and `aws/dynamodb.rs`.
-pub type Item = HashMap<String, AttributeValue>;
+pub use crate::aws::dynamodb::Item;
 
 /// Ownership marker attribute tierctl writes on every item it manages.
 pub const OWNER_ATTR: &str = WorkloadItem::MANAGED_BY;

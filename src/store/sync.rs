@@ -12,7 +12,7 @@ use super::diff::{
     Action, ChangeSet, Current, ItemChange, Table, TableNames, WorkloadAction, key_of,
 };
 use super::item::{self, Item, OWNER_ATTR, TierItem, WorkloadItem};
-use crate::aws::dynamodb::{Billing, Dynamo, KeyShape, TableInfo};
+use crate::aws::dynamodb::{Billing, Condition, Dynamo, KeyShape, TableInfo, WriteOp};
 use crate::store::StoreError;
 
 /// The key the original tool's workload table has.
@@ -217,20 +217,6 @@ fn table_name<'a>(c: &ItemChange, names: &'a TableNames) -> &'a str {
     }
 }
 
-/// One conditional write of a transaction, in store terms; `aws/dynamodb.rs`
-/// turns it into the SDK's `TransactWriteItem`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WriteOp {
-    /// Table name.
-    pub table: String,
-    /// The item's key attributes.
-    pub key: Item,
-    /// The whole item to put; `None` deletes the item at `key`.
-    pub item: Option<Item>,
-    /// What the item must still be for the write to happen.
-    pub condition: Condition,
-}
-
 /// The write for one change (create, update or delete), conditional on the
 /// item still being what was read.
 fn write_op(c: &ItemChange, names: &TableNames) -> WriteOp {
@@ -246,19 +232,6 @@ fn write_op(c: &ItemChange, names: &TableNames) -> WriteOp {
         item,
         condition: Condition::for_before(c.table, c.before.as_ref()),
     }
-}
-
-/// "The item is still what was read": absent, or every attribute equal and
-/// every attribute of the item format that was absent still absent (so a
-/// kill switch set in the console between read and write fails the write).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Condition {
-    /// The condition expression.
-    pub expression: String,
-    /// Its attribute-name placeholders (`#a0` → name).
-    pub names: BTreeMap<String, String>,
-    /// Its value placeholders (`:v0` → value).
-    pub values: Item,
 }
 
 impl Condition {
