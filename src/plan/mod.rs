@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::observe::{Instance, InstanceState, ObservedWorkload};
-use crate::spec::{GuestOs, Tier, Workload};
+use crate::spec::{GuestOs, StartAction, StopAction, Tier, Workload};
 
 /// Version of the plan's JSON form; bumped on incompatible change.
 pub const PLAN_VERSION: u32 = 1;
@@ -396,13 +396,13 @@ pub fn plan_workload(
         if !intent.tiers.is_empty() && !intent.tiers.contains(&tier.name) {
             continue;
         }
-        let Some((sequence, _, _)) = settings(tier, intent.action) else {
+        let Some(part) = Part::of(tier, intent.action) else {
             continue;
         };
         let mut instances = by_tier.remove(tier.name.as_str()).unwrap_or_default();
         instances.sort_by(|a, b| a.id.cmp(&b.id));
-        let tp = plan_tier(w, tier, observed, &instances, intent);
-        waves.entry(sequence).or_default().push(tp);
+        let tp = plan_tier(w, tier, part, observed, &instances, intent);
+        waves.entry(part.sequence()).or_default().push(tp);
     }
     plan.waves = waves
         .into_iter()
@@ -420,60 +420,119 @@ pub fn plan_workload(
     Ok(plan)
 }
 
-/// (sequence, synchronous, delay) of the tier for the action, if it takes part.
-fn settings(tier: &Tier, action: Action) -> Option<(u32, bool, u32)> {
-    match action {
-        Action::Stop => tier
-            .stop
-            .as_ref()
-            .map(|s| (s.sequence, s.synchronous, s.delay_seconds)),
-        Action::Start => tier
-            .start
-            .as_ref()
-            .map(|s| (s.sequence, s.synchronous, s.delay_seconds)),
+/// A tier's settings for the action, when it takes part in it: "the tier
+/// has settings for this action" as a type rather than an `expect`.
+#[derive(Debug, Clone, Copy)]
+enum Part<'a> {
+    /// The tier's `stop`.
+    Stop(&'a StopAction),
+    /// The tier's `start`.
+    Start(&'a StartAction),
+}
+
+impl<'a> Part<'a> {
+    /// The tier's part in `action`, if it has one.
+    fn of(tier: &'a Tier, action: Action) -> Option<Self> {
+        match action {
+            Action::Stop => tier.stop.as_ref().map(Part::Stop),
+            Action::Start => tier.start.as_ref().map(Part::Start),
+        }
+    }
+
+    fn sequence(self) -> u32 {
+        match self {
+            Part::Stop(s) => s.sequence,
+            Part::Start(s) => s.sequence,
+        }
+    }
+
+    fn synchronous(self) -> bool {
+        match self {
+            Part::Stop(s) => s.synchronous,
+            Part::Start(s) => s.synchronous,
+        }
+    }
+
+    fn delay(self) -> u32 {
+        match self {
+            Part::Stop(s) => s.delay_seconds,
+            Part::Start(s) => s.delay_seconds,
+        }
     }
 }
 
-fn plan_tier(
-    w: &Workload,
-    tier: &Tier,
-    observed_workload: Option<&ObservedWorkload>,
-    instances: &[&Instance],
-    intent: &Intent,
-) -> TierPlan {
-    let observed = observed_workload.is_some();
-    let (_, synchronous, delay) = settings(tier, intent.action).expect("tier takes part");
-    let mut tp = TierPlan {
-        name: tier.name.clone(),
-        synchronous,
-        steps: Vec::new(),
-        unchanged: Vec::new(),
-        held: Vec::new(),
-        notes: Vec::new(),
-    };
-    let note = |i: &Instance, reason: &str| InstanceNote {
+/// A tier's instances sorted by what the action does to them.
+struct Acting<'i> {
+    /// Instances the action changes, in id order.
+    act: Vec<&'i Instance>,
+    /// Instances already on their way (stopping at a stop, pending at a
+    /// start): not acted on, but a wait or health gate includes them.
+    in_flight: Vec<String>,
+    /// Planned without observation: the steps name no instances and act at
+    /// run time.
+    offline: bool,
+}
+
+impl Acting<'_> {
+    fn ids(&self) -> Vec<String> {
+        self.act.iter().map(|i| i.id.clone()).collect()
+    }
+
+    /// Whether the tier has anything to act on (always, offline).
+    fn acts(&self) -> bool {
+        self.offline || !self.act.is_empty()
+    }
+
+    /// What a wait or a health gate watches: acted on and in flight, sorted.
+    fn watched(&self) -> Vec<String> {
+        let mut ids = self.ids();
+        ids.extend(self.in_flight.iter().cloned());
+        ids.sort();
+        ids
+    }
+
+    fn batches(&self, size: usize) -> Vec<Vec<String>> {
+        self.ids()
+            .chunks(size.max(1))
+            .map(<[String]>::to_vec)
+            .collect()
+    }
+}
+
+fn note(i: &Instance, reason: &str) -> InstanceNote {
+    InstanceNote {
         instance: i.id.clone(),
         name: i.name.clone(),
         state: i.state,
         reason: reason.to_string(),
+    }
+}
+
+/// Sorts the tier's instances: acted on, unchanged, held back, in flight.
+fn sort_instances<'i>(
+    instances: &[&'i Instance],
+    action: Action,
+    offline: bool,
+    tp: &mut TierPlan,
+) -> Acting<'i> {
+    use InstanceState as S;
+    let mut acting = Acting {
+        act: Vec::new(),
+        in_flight: Vec::new(),
+        offline,
     };
-    let mut act: Vec<&Instance> = Vec::new();
-    // Steps after the start (and its wait): load balancer registration, health gate.
-    let mut post_start: Vec<Step> = Vec::new();
-    let mut in_flight: Vec<String> = Vec::new();
     for &i in instances {
-        use InstanceState as S;
-        match (intent.action, i.state) {
-            (Action::Stop, S::Running) | (Action::Start, S::Stopped) => act.push(i),
+        match (action, i.state) {
+            (Action::Stop, S::Running) | (Action::Start, S::Stopped) => acting.act.push(i),
             (Action::Stop, S::Stopped) => tp.unchanged.push(note(i, "already stopped")),
             (Action::Start, S::Running) => tp.unchanged.push(note(i, "already running")),
             (Action::Stop, S::Stopping) => {
                 tp.unchanged.push(note(i, "already stopping"));
-                in_flight.push(i.id.clone());
+                acting.in_flight.push(i.id.clone());
             }
             (Action::Start, S::Pending) => {
                 tp.unchanged.push(note(i, "already starting"));
-                in_flight.push(i.id.clone());
+                acting.in_flight.push(i.id.clone());
             }
             (Action::Stop, S::Pending) => tp.held.push(note(
                 i,
@@ -486,176 +545,211 @@ fn plan_tier(
             (_, S::ShuttingDown | S::Terminated) => tp.unchanged.push(note(i, "terminated")),
         }
     }
-    let mut ids: Vec<String> = act.iter().map(|i| i.id.clone()).collect();
-    let batches = |ids: &[String]| -> Vec<Vec<String>> {
-        ids.chunks(intent.batch_size.max(1))
-            .map(<[String]>::to_vec)
-            .collect()
+    acting
+}
+
+fn plan_tier(
+    w: &Workload,
+    tier: &Tier,
+    part: Part<'_>,
+    observed_workload: Option<&ObservedWorkload>,
+    instances: &[&Instance],
+    intent: &Intent,
+) -> TierPlan {
+    let mut tp = TierPlan {
+        name: tier.name.clone(),
+        synchronous: part.synchronous(),
+        steps: Vec::new(),
+        unchanged: Vec::new(),
+        held: Vec::new(),
+        notes: Vec::new(),
     };
-    let mut acts = !observed || !ids.is_empty();
-    match intent.action {
-        Action::Stop => {
-            if let Some(o) = tier.stop.as_ref().and_then(|s| s.override_file.as_ref())
-                && acts
-            {
-                tp.steps.push(Step::OverrideCheck {
-                    file: o.file.clone(),
-                    os: o.os,
-                    instances: ids.clone(),
-                    output_bucket: w.ssm.as_ref().map(|s| s.output_bucket.clone()),
-                    output_key_prefix: w.ssm.as_ref().and_then(|s| s.output_key_prefix.clone()),
-                });
-            }
-            if acts {
-                tp.steps.push(Step::Stop {
-                    batches: batches(&ids),
-                });
-            }
-        }
-        Action::Start => {
+    let mut acting = sort_instances(
+        instances,
+        intent.action,
+        observed_workload.is_none(),
+        &mut tp,
+    );
+    // Steps after the start (and its wait): load balancer registration, health gate.
+    let mut post_start: Vec<Step> = Vec::new();
+    match part {
+        Part::Stop(stop) => stop_steps(w, stop, &acting, intent, &mut tp),
+        Part::Start(start) => {
             if let Some(profile) = &intent.profile {
-                match tier.scaling.get(profile) {
-                    Some(to) => {
-                        let mut resizes: Vec<Resize> = Vec::new();
-                        let mut same = 0;
-                        let mut refused: BTreeSet<String> = BTreeSet::new();
-                        let mut remarks: BTreeSet<String> = BTreeSet::new();
-                        for i in &act {
-                            if &i.instance_type == to {
-                                same += 1;
-                                continue;
-                            }
-                            let checked = observed_workload
-                                .map_or(Ok(resize::Permitted::default()), |o| {
-                                    resize::check(i, to, o)
-                                });
-                            match checked {
-                                Ok(p) => {
-                                    if let Some(n) = observed_workload
-                                        .and_then(|o| resize::note(&i.instance_type, to, o))
-                                    {
-                                        remarks.insert(n);
-                                    }
-                                    resizes.push(Resize {
-                                        instance: i.id.clone(),
-                                        from: i.instance_type.clone(),
-                                        to: to.clone(),
-                                        disable_ebs_optimized: p.disable_ebs_optimized,
-                                    });
-                                }
-                                Err(why) => {
-                                    refused.insert(i.id.clone());
-                                    tp.held.push(note(
-                                        i,
-                                        &format!("not resized to {to}: {why}; not started, so the tier is not left at a size the profile did not ask for"),
-                                    ));
-                                }
-                            }
-                        }
-                        tp.notes.extend(remarks);
-                        if !refused.is_empty() {
-                            act.retain(|i| !refused.contains(&i.id));
-                            ids.retain(|i| !refused.contains(i));
-                            acts = !observed || !ids.is_empty();
-                        }
-                        if same > 0 {
-                            tp.notes.push(format!("{same} already {to}: not resized"));
-                        }
-                        if observed_workload.is_some_and(|o| !o.types_read) && !resizes.is_empty() {
-                            tp.notes.push(
-                                "instance type compatibility not checked (types not read)".into(),
-                            );
-                        }
-                        if !resizes.is_empty() || (!observed && acts) {
-                            if !observed {
-                                tp.notes.push(format!(
-                                    "instances not of type {to} are resized before the start (compatibility checked at run time)"
-                                ));
-                            }
-                            tp.steps.push(Step::Resize { resizes });
-                            tp.steps.push(Step::ScaleDelay {
-                                seconds: w.scale_instance_delay_seconds,
-                            });
-                        }
-                    }
-                    None => tp.notes.push(format!(
-                        "no `{profile}` profile: started at its current type"
-                    )),
-                }
+                resize_steps(w, tier, profile, observed_workload, &mut acting, &mut tp);
             }
-            let start = tier.start.as_ref().expect("tier takes part");
-            let members = |pick: fn(&Instance) -> &Vec<String>| {
-                let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
-                for i in &act {
-                    for lb in pick(i) {
-                        by.entry(lb.clone()).or_default().push(i.id.clone());
-                    }
-                }
-                by
-            };
-            let classic = if start.reregister_load_balancers {
-                members(|i| &i.classic_load_balancers)
-            } else {
-                BTreeMap::new()
-            };
-            if !classic.is_empty() {
-                tp.steps.push(Step::DeregisterClassic {
-                    load_balancers: classic.clone(),
-                });
-            }
-            if acts {
-                tp.steps.push(Step::Start {
-                    batches: batches(&ids),
-                });
-            }
-            if !observed && start.reregister_load_balancers && acts {
-                tp.notes.push("classic load balancers holding the instances are looked up at run time: deregistered before the start, registered again once running".into());
-            }
-            if !classic.is_empty() {
-                post_start.push(Step::RegisterClassic {
-                    load_balancers: classic,
-                    timeout_seconds: intent.wait_timeout_seconds,
-                });
-            }
-            if start.wait_healthy && (acts || !in_flight.is_empty()) {
-                let mut waited: Vec<String> = ids
-                    .iter()
-                    .cloned()
-                    .chain(in_flight.iter().cloned())
-                    .collect();
-                waited.sort();
-                let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-                for i in instances.iter().filter(|i| waited.contains(&i.id)) {
-                    for tg in &i.target_groups {
-                        groups.entry(tg.clone()).or_default().push(i.id.clone());
-                    }
-                }
-                post_start.push(Step::WaitHealthy {
-                    target_groups: groups,
-                    instances: waited,
-                    timeout_seconds: start.health_timeout_seconds,
-                });
-            }
+            start_steps(start, &acting, instances, intent, &mut tp, &mut post_start);
         }
     }
-    if synchronous && (acts || !in_flight.is_empty()) {
-        let mut waited: Vec<String> = ids
-            .iter()
-            .cloned()
-            .chain(in_flight.iter().cloned())
-            .collect();
-        waited.sort();
+    if part.synchronous() && (acting.acts() || !acting.in_flight.is_empty()) {
         tp.steps.push(Step::Wait {
             state: intent.action.target(),
-            instances: waited,
+            instances: acting.watched(),
             timeout_seconds: intent.wait_timeout_seconds,
         });
     }
     tp.steps.append(&mut post_start);
-    if acts && delay > 0 {
-        tp.steps.push(Step::Delay { seconds: delay });
+    if acting.acts() && part.delay() > 0 {
+        tp.steps.push(Step::Delay {
+            seconds: part.delay(),
+        });
     }
     tp
+}
+
+/// The override check (when the tier has an override file), then the stop.
+fn stop_steps(
+    w: &Workload,
+    stop: &StopAction,
+    acting: &Acting<'_>,
+    intent: &Intent,
+    tp: &mut TierPlan,
+) {
+    if !acting.acts() {
+        return;
+    }
+    if let Some(o) = &stop.override_file {
+        tp.steps.push(Step::OverrideCheck {
+            file: o.file.clone(),
+            os: o.os,
+            instances: acting.ids(),
+            output_bucket: w.ssm.as_ref().map(|s| s.output_bucket.clone()),
+            output_key_prefix: w.ssm.as_ref().and_then(|s| s.output_key_prefix.clone()),
+        });
+    }
+    tp.steps.push(Step::Stop {
+        batches: acting.batches(intent.batch_size),
+    });
+}
+
+/// The resizes a start with `profile` needs, and the scale delay after
+/// them; instances whose resize AWS would refuse are held back (not
+/// started), so the tier is never left at a size nobody asked for.
+fn resize_steps(
+    w: &Workload,
+    tier: &Tier,
+    profile: &str,
+    observed_workload: Option<&ObservedWorkload>,
+    acting: &mut Acting<'_>,
+    tp: &mut TierPlan,
+) {
+    let Some(to) = tier.scaling.get(profile) else {
+        tp.notes.push(format!(
+            "no `{profile}` profile: started at its current type"
+        ));
+        return;
+    };
+    let mut resizes: Vec<Resize> = Vec::new();
+    let mut same = 0;
+    let mut refused: BTreeSet<String> = BTreeSet::new();
+    let mut remarks: BTreeSet<String> = BTreeSet::new();
+    for i in &acting.act {
+        if &i.instance_type == to {
+            same += 1;
+            continue;
+        }
+        let checked = observed_workload.map_or(Ok(resize::Permitted::default()), |o| {
+            resize::check(i, to, o)
+        });
+        match checked {
+            Ok(p) => {
+                if let Some(n) =
+                    observed_workload.and_then(|o| resize::note(&i.instance_type, to, o))
+                {
+                    remarks.insert(n);
+                }
+                resizes.push(Resize {
+                    instance: i.id.clone(),
+                    from: i.instance_type.clone(),
+                    to: to.clone(),
+                    disable_ebs_optimized: p.disable_ebs_optimized,
+                });
+            }
+            Err(why) => {
+                refused.insert(i.id.clone());
+                tp.held.push(note(
+                    i,
+                    &format!("not resized to {to}: {why}; not started, so the tier is not left at a size the profile did not ask for"),
+                ));
+            }
+        }
+    }
+    tp.notes.extend(remarks);
+    acting.act.retain(|i| !refused.contains(&i.id));
+    if same > 0 {
+        tp.notes.push(format!("{same} already {to}: not resized"));
+    }
+    if observed_workload.is_some_and(|o| !o.types_read) && !resizes.is_empty() {
+        tp.notes
+            .push("instance type compatibility not checked (types not read)".into());
+    }
+    if !resizes.is_empty() || acting.offline {
+        if acting.offline {
+            tp.notes.push(format!(
+                "instances not of type {to} are resized before the start (compatibility checked at run time)"
+            ));
+        }
+        tp.steps.push(Step::Resize { resizes });
+        tp.steps.push(Step::ScaleDelay {
+            seconds: w.scale_instance_delay_seconds,
+        });
+    }
+}
+
+/// Classic load balancer deregistration, the start, and after it (in
+/// `post_start`) re-registration and the health gate.
+fn start_steps(
+    start: &StartAction,
+    acting: &Acting<'_>,
+    instances: &[&Instance],
+    intent: &Intent,
+    tp: &mut TierPlan,
+    post_start: &mut Vec<Step>,
+) {
+    let classic: BTreeMap<String, Vec<String>> = if start.reregister_load_balancers {
+        let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for i in &acting.act {
+            for lb in &i.classic_load_balancers {
+                by.entry(lb.clone()).or_default().push(i.id.clone());
+            }
+        }
+        by
+    } else {
+        BTreeMap::new()
+    };
+    if !classic.is_empty() {
+        tp.steps.push(Step::DeregisterClassic {
+            load_balancers: classic.clone(),
+        });
+    }
+    if acting.acts() {
+        tp.steps.push(Step::Start {
+            batches: acting.batches(intent.batch_size),
+        });
+    }
+    if acting.offline && start.reregister_load_balancers && acting.acts() {
+        tp.notes.push("classic load balancers holding the instances are looked up at run time: deregistered before the start, registered again once running".into());
+    }
+    if !classic.is_empty() {
+        post_start.push(Step::RegisterClassic {
+            load_balancers: classic,
+            timeout_seconds: intent.wait_timeout_seconds,
+        });
+    }
+    if start.wait_healthy && (acting.acts() || !acting.in_flight.is_empty()) {
+        let waited = acting.watched();
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for i in instances.iter().filter(|i| waited.contains(&i.id)) {
+            for tg in &i.target_groups {
+                groups.entry(tg.clone()).or_default().push(i.id.clone());
+            }
+        }
+        post_start.push(Step::WaitHealthy {
+            target_groups: groups,
+            instances: waited,
+            timeout_seconds: start.health_timeout_seconds,
+        });
+    }
 }
 
 /// Plans every workload; the first error stops planning.

@@ -437,7 +437,7 @@ proptest! {
         for wave in &p.waves {
             for t in &wave.tiers {
                 let spec_tier = w.tiers.iter().find(|x| x.name == t.name).unwrap();
-                prop_assert_eq!(settings(spec_tier, action).unwrap().0, wave.sequence);
+                prop_assert_eq!(Part::of(spec_tier, action).unwrap().sequence(), wave.sequence);
             }
         }
         // Each live instance is in exactly one place.

@@ -169,6 +169,8 @@ fn published_stop(extra: &str) -> (i32, String) {
     use crate::support::emulator::REGION;
     use serde_json::json;
     let emu = Emulator::start();
+    // The override check runs tierctl's own document, which sync creates.
+    emu.create_override_document(crate::support::emulator::REGION);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("Two.yaml"), two_tiers(extra)).unwrap();
     let tier = |name: &str, count: u32| json!({"name": name, "count": count, "instanceType": "t3.micro", "guest": {"latencyMs": 50}});
