@@ -271,6 +271,8 @@ fn bad_workloads() -> Vec<(String, Value, Value, &'static str, &'static str)> {
 fn run_from_dynamodb_runs_the_good_workload_and_refuses_each_bad_one() {
     let emu = Emulator::start();
     emu.transitions(200, 200);
+    // The good workload's override check runs tierctl's document (sync creates it).
+    emu.create_override_document(crate::support::emulator::REGION);
     create_tables(&emu);
     let bad = bad_workloads();
     let mut tags = vec!["good"];
@@ -439,6 +441,24 @@ fn the_original_readme_example_migrates_end_to_end() {
         .args(["validate", "--strict", specs_arg]));
     assert_eq!(code, 1, "--strict refuses the legacy name: {out}");
     emu.clear_calls();
+    let (code, out, err) = run(emu
+        .tierctl_in(dir.path())
+        .args(["--specs", specs_arg, "sync", "--check"]));
+    // The items migrate as they are; what an original user still lacks is
+    // tierctl's SSM document, which the first sync creates.
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains("0 to create, 0 to update, 0 to prune, 1 unchanged"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SSM document tierctl-OverrideCheck in us-west-2: would be created"),
+        "{out}"
+    );
+    let (code, out, err) = run(emu
+        .tierctl_in(dir.path())
+        .args(["--specs", specs_arg, "sync"]));
+    assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = run(emu
         .tierctl_in(dir.path())
         .args(["--specs", specs_arg, "sync", "--check"]));

@@ -94,6 +94,8 @@ impl Fleet {
     fn new(names: &[&str], check: bool, notify: bool) -> Fleet {
         let emu = Emulator::start();
         emu.transitions(500, 500);
+        // Override checks run tierctl's document, which sync creates.
+        emu.create_override_document(crate::support::emulator::REGION);
         let dir = tempfile::tempdir().unwrap();
         for name in std::iter::once(&"Warm").chain(names) {
             std::fs::write(

@@ -581,6 +581,34 @@ class EmulatorTest(unittest.TestCase):
                                   DocumentName="AWS-RunShellScript")
         self.assertEqual(ctx.exception.response["Error"]["Code"], "ValidationException")
 
+    def test_a_failed_transaction_leaves_the_table_as_it_was(self):
+        db = client("dynamodb")
+        db.create_table(TableName="T", BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"},
+                                              {"AttributeName": "r", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"},
+                                   {"AttributeName": "r", "KeyType": "RANGE"}])
+        for r in ("a", "b"):
+            db.put_item(TableName="T", Item={"k": {"S": "w"}, "r": {"S": r}, "v": {"S": "old"}})
+        # The first Put would apply, the Delete's condition fails: nothing may change.
+        with self.assertRaises(db.exceptions.TransactionCanceledException):
+            db.transact_write_items(TransactItems=[
+                {"Put": {"TableName": "T", "Item": {"k": {"S": "w"}, "r": {"S": "a"}, "v": {"S": "new"}}}},
+                {"Put": {"TableName": "T", "Item": {"k": {"S": "w"}, "r": {"S": "c"}, "v": {"S": "new"}}}},
+                {"Delete": {"TableName": "T", "Key": {"k": {"S": "w"}, "r": {"S": "b"}},
+                            "ConditionExpression": "v = :x", "ExpressionAttributeValues": {":x": {"S": "nope"}}}},
+            ])
+        items = sorted((i["r"]["S"], i["v"]["S"]) for i in db.scan(TableName="T")["Items"])
+        self.assertEqual(items, [("a", "old"), ("b", "old")])
+        # And a transaction that passes applies every write.
+        db.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "T", "Item": {"k": {"S": "w"}, "r": {"S": "a"}, "v": {"S": "new"}}}},
+            {"Delete": {"TableName": "T", "Key": {"k": {"S": "w"}, "r": {"S": "b"}},
+                        "ConditionExpression": "v = :x", "ExpressionAttributeValues": {":x": {"S": "old"}}}},
+        ])
+        items = sorted((i["r"]["S"], i["v"]["S"]) for i in db.scan(TableName="T")["Items"])
+        self.assertEqual(items, [("a", "new")])
+
 
 class GuestShellTest(unittest.TestCase):
     """The interpreter alone: quoting rules of both shells."""

@@ -20,6 +20,7 @@ from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequ
 from werkzeug.serving import make_server
 
 from . import ec2_filters  # noqa: F401  (patches moto: EC2 filter wildcards and escapes as AWS)
+from . import dynamodb_fast  # noqa: F401  (patches moto: transaction rollback snapshots cost what they touch)
 from . import target_health  # noqa: F401  (patches moto: steerable ELBv2 target health)
 from . import admin, ec2_describe
 from .calls import CallLog
