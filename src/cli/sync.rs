@@ -119,8 +119,12 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 .then_some((args.read_capacity, args.write_capacity)),
         );
         let concurrency = usize::try_from(args.concurrency).unwrap_or(16);
+        let progress = WriteProgress::new();
+        let report = |done: usize, total: usize| progress.update(done, total);
         let synced =
-            match pipeline_sync::apply(&global.session, &prepared, billing, concurrency).await {
+            match pipeline_sync::apply(&global.session, &prepared, billing, concurrency, &report)
+                .await
+            {
                 Ok(s) => s,
                 Err(e) => return super::pipeline_error(e),
             };
@@ -183,6 +187,51 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         );
         Ok(Exit::Error)
     })
+}
+
+/// Progress of the writes on stderr: a bar on a terminal, otherwise a line
+/// at most every 2 s and at the end (a slow, provisioned table is visibly
+/// slow, not stuck).
+struct WriteProgress {
+    bar: Option<indicatif::ProgressBar>,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl WriteProgress {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        WriteProgress {
+            bar: std::io::stderr().is_terminal().then(|| {
+                indicatif::ProgressBar::new(0).with_style(
+                    indicatif::ProgressStyle::with_template(
+                        "writing {pos}/{len} workloads [{elapsed}] {wide_bar}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                )
+            }),
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn update(&self, done: usize, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            if done == total {
+                bar.finish_and_clear();
+            }
+            return;
+        }
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let due = last.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(2));
+        if due || done == total {
+            *last = Some(std::time::Instant::now());
+            eprintln!("sync: {done}/{total} workloads written");
+        }
+    }
 }
 
 fn plural(n: usize) -> &'static str {

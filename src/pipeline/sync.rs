@@ -102,6 +102,7 @@ pub async fn apply(
     prepared: &Prepared,
     billing: Billing,
     concurrency: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Synced, PipelineError> {
     let names = &prepared.ctx.names;
     let created = sync::create_missing(&prepared.db, names, &prepared.state, billing).await?;
@@ -117,7 +118,14 @@ pub async fn apply(
     if writes > 0 {
         tracing::info!(workloads = writes, concurrency, "writing");
     }
-    let applied = sync::apply(&prepared.db, names, &prepared.changes, concurrency).await;
+    let applied = sync::apply(
+        &prepared.db,
+        names,
+        &prepared.changes,
+        concurrency,
+        progress,
+    )
+    .await;
     for (w, e) in &applied.failed {
         tracing::error!(workload = %w, "{e}");
     }

@@ -127,13 +127,23 @@ pub const CONCURRENCY: usize = 16;
 /// retries absorb throttling of provisioned tables, only slower). A workload that fails (a concurrent edit, another
 /// repository's items, an AWS error) does not stop the others: it is listed
 /// in [`Applied::failed`].
+///
+/// `progress(done, total)` is called after each workload's transaction.
 pub async fn apply(
     db: &Dynamo,
     names: &TableNames,
     changes: &ChangeSet,
     concurrency: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Applied {
     use futures_util::stream::{self, StreamExt};
+    let total = changes
+        .workloads
+        .iter()
+        .filter(|w| w.action == WorkloadAction::Foreign || w.writes().next().is_some())
+        .count();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let done = &done;
     let results: Vec<(String, usize, Result<(), StoreError>)> = stream::iter(&changes.workloads)
         .filter_map(|w| async move {
             if w.action == WorkloadAction::Foreign {
@@ -158,11 +168,12 @@ pub async fn apply(
             }
             Some(futures_util::future::Either::Right(async move {
                 let n = writes.len();
-                (
-                    w.name.clone(),
-                    n,
-                    write_workload(db, names, &w.name, &writes).await,
-                )
+                let res = write_workload(db, names, &w.name, &writes).await;
+                progress(
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                    total,
+                );
+                (w.name.clone(), n, res)
             }))
         })
         .buffer_unordered(concurrency.max(1))

@@ -243,3 +243,41 @@ fn plain_tierctl_items_are_adopted_and_the_git_remote_names_the_repository() {
     let (code, _, _) = run(emu.tierctl().args(["--specs", specs, "sync", "--check"]));
     assert_eq!(code, 0, "adopted: in sync");
 }
+
+#[test]
+fn a_throttled_first_sync_still_writes_everything_with_progress_lines() {
+    // A provisioned table at 1 WCU answers many writes with
+    // ProvisionedThroughputExceededException: slower, never lost.
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    crate::sync::many_workloads(dir.path(), 30, 2);
+    let specs = dir.path().to_str().unwrap();
+    emu.fault(
+        json!({"service": "dynamodb", "action": "TransactWriteItems",
+        "error": "ProvisionedThroughputExceededException", "every": 3}),
+    );
+    let (code, out, err) = run(emu.tierctl().args([
+        "--specs",
+        specs,
+        "sync",
+        "--provisioned",
+        "--concurrency",
+        "4",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("sync: 30/30 workloads written"), "{err}");
+    assert_eq!(scan(&emu, "WorkloadSpecification").len(), 30);
+    assert_eq!(scan(&emu, "TierSpecification").len(), 60);
+    let throttled = emu
+        .calls("service=dynamodb&action=TransactWriteItems")
+        .iter()
+        .filter(|c| {
+            c["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("Throughput"))
+        })
+        .count();
+    assert!(throttled >= 5, "writes were throttled: {throttled}");
+    let (code, _, _) = run(emu.tierctl().args(["--specs", specs, "sync", "--check"]));
+    assert_eq!(code, 0, "in sync after the throttled writes");
+}

@@ -359,7 +359,7 @@ fn import_of_original_items_round_trips() {
     assert!(out.contains("exists and differs; use --force"), "{out}");
 }
 
-fn many_workloads(dir: &Path, count: usize, tiers: usize) {
+pub(crate) fn many_workloads(dir: &Path, count: usize, tiers: usize) {
     for w in 0..count {
         let mut text = format!(
             "name: wl{w:03}\nregion: us-west-2\nselector:\n  workloadTag: {{ key: App, value: app{w} }}\n  tierTagKey: Tier\n  vpcId: vpc-0123abcd\ntiers:\n"
