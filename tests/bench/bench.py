@@ -188,6 +188,7 @@ tiers:
         ids = seeded["workloads"][0]["tiers"][0]["instanceIds"]
         emu.admin("POST", "guests", {"instanceIds": ids[:10], "os": "linux", "files": ["/tmp/StopOverride"], "latencyMs": 500})
         emu.admin("POST", "guests", {"instanceIds": ids[10:15], "os": "linux", "agent": "offline", "latencyMs": 500})
+        tierctl(["sync"], emu, specs)  # creates tierctl's SSM document, which the check runs
         emu.admin("DELETE", "calls")
         wall, out = tierctl(["-o", "json", "run", "stop", "Check"], emu, specs, ok=(3,))
         report = json.loads(out)["report"]["workloads"][0]["outcomes"]
