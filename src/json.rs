@@ -126,6 +126,39 @@ pub struct ImportOutput<'a> {
     pub workloads: &'a [crate::pipeline::import::ImportEntry],
 }
 
+/// `tierctl iam-policy`: an IAM policy document, AWS's format (so it
+/// carries AWS's `Version`, not [`VERSION`]).
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct IamPolicyOutput {
+    /// Always `2012-10-17`.
+    #[serde(rename = "Version")]
+    pub version: String,
+    /// The statements, in a fixed order.
+    #[serde(rename = "Statement")]
+    pub statement: Vec<PolicyStatement>,
+}
+
+/// One statement of [`IamPolicyOutput`].
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct PolicyStatement {
+    /// What the statement is for.
+    #[serde(rename = "Sid")]
+    pub sid: String,
+    /// Always `Allow`.
+    #[serde(rename = "Effect")]
+    pub effect: String,
+    /// `service:Action`s, never a wildcard.
+    #[serde(rename = "Action")]
+    pub action: Vec<String>,
+    /// ARNs.
+    #[serde(rename = "Resource")]
+    pub resource: Vec<String>,
+    /// Operator -> condition key -> value(s).
+    #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
+    pub condition:
+        Option<std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+}
+
 /// A generated schema: its file name under `schema/` and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaFile {
@@ -170,6 +203,11 @@ pub fn schemas() -> Vec<SchemaFile> {
             name: "cycle-output.schema.json",
             about: "`run cycle -o json`",
             text: text_of(schemars::schema_for!(CycleOutput<'static>)),
+        },
+        SchemaFile {
+            name: "iam-policy-output.schema.json",
+            about: "`iam-policy` (an IAM policy document)",
+            text: text_of(schemars::schema_for!(IamPolicyOutput)),
         },
         SchemaFile {
             name: "sync-output.schema.json",

@@ -174,7 +174,8 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             For::All => Part::All,
         },
     };
-    let policy = iam::policy(&selected, &global.tables, &settings);
+    let policy: crate::json::IamPolicyOutput =
+        serde_json::from_value(iam::policy(&selected, &global.tables, &settings))?;
     let compact: usize = serde_json::to_string(&policy)?
         .chars()
         .filter(|c| !c.is_whitespace())

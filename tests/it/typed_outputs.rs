@@ -232,3 +232,16 @@ fn published_notifications_snapshot() {
     assert_eq!(code, 0, "{text}");
     insta::assert_snapshot!("notification_kill_switch", text);
 }
+
+#[test]
+fn iam_policy_output_conforms_to_its_schema() {
+    let (code, out, err) = crate::support::run(
+        crate::support::tierctl()
+            .args(["--specs", "workloads", "iam-policy", "--for", "all"])
+            .current_dir(crate::support::repo_root()),
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    crate::support::assert_conforms("iam-policy-output", &doc);
+    assert_eq!(doc["Version"], "2012-10-17");
+}
