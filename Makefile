@@ -35,7 +35,10 @@ tests/mermaid/node_modules/.installed: tests/mermaid/package-lock.json
 		npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the Mermaid parse check (tests/it/mermaid.rs) will be skipped"; fi
 
-test-tools: tests/mermaid/node_modules/.installed ## Node packages for the Mermaid check (npm ci)
+test-tools: tests/mermaid/node_modules/.installed ## Node packages for the Mermaid check (npm ci), zsh for the completion check
+	@command -v zsh > /dev/null || { command -v apt-get > /dev/null && [ "$$(id -u)" = 0 ] \
+		&& (apt-get install -y -qq zsh > /dev/null 2>&1 || (apt-get update -qq > /dev/null 2>&1 && apt-get install -y -qq zsh > /dev/null 2>&1)) \
+		|| echo "zsh not installed: the zsh completion check will be skipped"; }
 
 test: venv test-tools ## Run every test: Rust unit + end-to-end (against the emulator), emulator and workflow-script tests, schema drift, examples, the demo
 	$(MAKE) --no-print-directory test-emulator

@@ -61,25 +61,24 @@ pub async fn inspect(db: &Dynamo, names: &TableNames) -> Result<TablesState, Sto
     Ok(TablesState { missing })
 }
 
-/// Creates the missing tables and waits until they are ACTIVE.
+/// Creates the missing tables (together) and waits until they are ACTIVE.
 pub async fn create_missing(
     db: &Dynamo,
     names: &TableNames,
     state: &TablesState,
     billing: Billing,
 ) -> Result<Vec<String>, StoreError> {
-    let mut created = Vec::new();
-    for table in &state.missing {
+    let creates = state.missing.iter().map(|table| async move {
         let key = if *table == names.workload {
             workload_key()
         } else {
             tier_key()
         };
         db.create(table, &key, billing, Duration::from_secs(120))
-            .await?;
-        created.push(table.clone());
-    }
-    Ok(created)
+            .await
+            .map(|()| table.clone())
+    });
+    Ok(futures_util::future::try_join_all(creates).await?)
 }
 
 /// Reads every item of both tables (missing tables read as empty).

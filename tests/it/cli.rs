@@ -57,6 +57,18 @@ fn completions_for_every_shell_name_the_commands_and_bash_parses_them() {
         .status()
         .unwrap();
     assert!(st.success(), "bash -n accepts the script");
+    // zsh's own syntax check, where zsh is installed (`make test-tools` installs it).
+    let (_, script, _) = run(tierctl().args(["completions", "zsh"]));
+    let zfile = dir.path().join("_tierctl");
+    std::fs::write(&zfile, script).unwrap();
+    match std::process::Command::new("zsh")
+        .arg("-n")
+        .arg(&zfile)
+        .status()
+    {
+        Ok(st) => assert!(st.success(), "zsh -n accepts the script"),
+        Err(_) => eprintln!("skipped: zsh not found (the zsh syntax check)"),
+    }
     let (code, _, err) = run(tierctl().args(["completions", "tcsh"]));
     assert_eq!(code, 1, "{err}");
 }

@@ -281,3 +281,35 @@ fn a_throttled_first_sync_still_writes_everything_with_progress_lines() {
     let (code, _, _) = run(emu.tierctl().args(["--specs", specs, "sync", "--check"]));
     assert_eq!(code, 0, "in sync after the throttled writes");
 }
+
+#[test]
+fn a_concurrent_first_sync_writes_the_same_items_as_a_serial_one() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::sync::many_workloads(dir.path(), 40, 4);
+    let specs = dir.path().to_str().unwrap();
+    let tables = |concurrency: &str| {
+        let emu = Emulator::start();
+        let (code, out, err) = run(emu.tierctl().args([
+            "--specs",
+            specs,
+            "--repo-id",
+            "github.com/acme/fleet",
+            "sync",
+            "--concurrency",
+            concurrency,
+        ]));
+        assert_eq!(code, 0, "{out}{err}");
+        (
+            scan(&emu, "WorkloadSpecification"),
+            scan(&emu, "TierSpecification"),
+        )
+    };
+    let serial = tables("1");
+    assert_eq!(serial.0.len(), 40);
+    assert_eq!(serial.1.len(), 160);
+    assert_eq!(
+        tables("16"),
+        serial,
+        "the same items, whatever the concurrency"
+    );
+}
