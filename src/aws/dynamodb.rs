@@ -433,12 +433,7 @@ impl Dynamo {
         match res {
             Ok(_) => Ok(true),
             Err(e) => {
-                let err = AwsError::from_sdk("dynamodb:UpdateItem", e);
-                if err.kind == AwsErrorKind::Conflict {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
+                condition_failed(AwsError::from_sdk("dynamodb:UpdateItem", e)).map(|()| false)
             }
         }
     }
@@ -470,12 +465,7 @@ impl Dynamo {
         match req.send().await {
             Ok(_) => Ok(true),
             Err(e) => {
-                let err = AwsError::from_sdk("dynamodb:UpdateItem", e);
-                if err.kind == AwsErrorKind::Conflict {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
+                condition_failed(AwsError::from_sdk("dynamodb:UpdateItem", e)).map(|()| false)
             }
         }
     }
@@ -539,14 +529,17 @@ impl Dynamo {
         }
         match req.send().await {
             Ok(out) => Ok(out.attributes().and_then(lock_holder)),
-            Err(e) => {
-                let err = AwsError::from_sdk("dynamodb:DeleteItem", e);
-                if err.kind == AwsErrorKind::Conflict {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
+            Err(e) => condition_failed(AwsError::from_sdk("dynamodb:DeleteItem", e)).map(|()| None),
         }
+    }
+}
+
+/// `Ok(())` when a conditional write failed on its condition (someone
+/// else's data: an answer, not an error); the error otherwise.
+fn condition_failed(err: AwsError) -> Result<(), AwsError> {
+    if err.kind == AwsErrorKind::Conflict {
+        Ok(())
+    } else {
+        Err(err)
     }
 }

@@ -137,69 +137,59 @@ pub fn from_item_error(e: &ItemError, names: &TableNames) -> Refusal {
             None => (key.to_string(), None),
         }
     };
+    // The refusal of an attribute of the item at `key` in logical table `t`.
+    let at = |t: &str, key: &str, attribute: &str, message: String| {
+        let (spec_name, tier) = split(key);
+        Refusal {
+            table: table(t),
+            spec_name,
+            tier,
+            attribute: Some(attribute.to_string()),
+            message,
+        }
+    };
     match e {
         ItemError::Missing {
             table: t,
             key,
             attribute,
             expected,
-        } => {
-            let (spec_name, tier) = split(key);
-            Refusal {
-                table: table(t),
-                spec_name,
-                tier,
-                attribute: Some(attribute.clone()),
-                message: format!("missing; expected {expected}"),
-            }
-        }
+        } => at(t, key, attribute, format!("missing; expected {expected}")),
         ItemError::WrongType {
             table: t,
             key,
             attribute,
             found,
             expected,
-        } => {
-            let (spec_name, tier) = split(key);
-            Refusal {
-                table: table(t),
-                spec_name,
-                tier,
-                attribute: Some(attribute.clone()),
-                message: format!("is of DynamoDB type {found}; expected {expected}"),
-            }
-        }
+        } => at(
+            t,
+            key,
+            attribute,
+            format!("is of DynamoDB type {found}; expected {expected}"),
+        ),
         ItemError::Invalid {
             table: t,
             key,
             attribute,
             value,
             expected,
-        } => {
-            let (spec_name, tier) = split(key);
-            Refusal {
-                table: table(t),
-                spec_name,
-                tier,
-                attribute: Some(attribute.clone()),
-                message: format!("is {}; expected {expected}", crate::text::quoted(value)),
-            }
-        }
+        } => at(
+            t,
+            key,
+            attribute,
+            format!("is {}; expected {expected}", crate::text::quoted(value)),
+        ),
         ItemError::Unpaired {
             table: t,
             key,
             attribute,
             missing,
-        } => {
-            let (spec_name, tier) = split(key);
-            Refusal {
-                table: table(t),
-                spec_name,
-                tier,
-                attribute: Some(attribute.clone()),
-                message: format!("is set but `{missing}` is not; expected both or neither"),
-            }
-        }
+        } => at(
+            t,
+            key,
+            attribute,
+            format!("is set but `{missing}` is not; expected both or neither"),
+        ),
         ItemError::ForeignTier {
             tier,
             found,
