@@ -96,7 +96,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         if args.check {
             if format == Format::Json {
                 let doc = SyncOutput {
-                    diff: show::diff_json(changes, ctx),
+                    diff: prepared.diff_json(),
                     documents: documents.clone(),
                     applied: None,
                 };
@@ -139,7 +139,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             .collect();
         if format == Format::Json {
             let doc = SyncOutput {
-                diff: show::diff_json(changes, ctx),
+                diff: prepared.diff_json(),
                 documents: documents.clone(),
                 applied: Some(SyncApplied {
                     managed_by: prepared.owner.marker().to_string(),

@@ -10,7 +10,7 @@ use super::document::{self, DocumentChange};
 use super::{PipelineError, Session};
 use crate::aws::dynamodb::{Billing, Dynamo};
 use crate::spec::Workload;
-use crate::store::diff::{self, ChangeSet, Desired, Scope, WorkloadAction};
+use crate::store::diff::{self, ChangeSet, Desired, Scope};
 use crate::store::owner::Owner;
 use crate::store::show;
 use crate::store::sync::{self, Applied, TablesState};
@@ -31,13 +31,19 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Whether the tables differ from the YAML (changes, missing tables, or
-    /// declared workloads another repository owns).
+    /// Whether anything differs: the tables from the YAML
+    /// ([`show::tables_drift`]), or tierctl's SSM document.
     pub fn drift(&self) -> bool {
-        self.changes.has_changes()
-            || !self.ctx.missing_tables.is_empty()
-            || self.changes.count(WorkloadAction::Foreign) > 0
+        show::tables_drift(&self.changes, &self.ctx)
             || self.documents.iter().any(|d| d.action.writes())
+    }
+
+    /// The difference as a document, `drift` including the SSM document.
+    pub fn diff_json(&self) -> show::DiffJson {
+        show::DiffJson {
+            drift: self.drift(),
+            ..show::diff_json(&self.changes, &self.ctx)
+        }
     }
 }
 

@@ -213,7 +213,8 @@ pub struct DiffJson {
     pub tables: TablesJson,
     /// Tables that do not exist yet.
     pub missing_tables: Vec<String>,
-    /// Whether anything differs (changes, missing tables, workloads owned by another repository).
+    /// Whether anything differs (changes, missing tables, workloads owned by another repository;
+    /// for `sync`, also tierctl's SSM document).
     pub drift: bool,
     /// Items written or deleted.
     pub item_writes: usize,
@@ -224,6 +225,14 @@ pub struct DiffJson {
 /// The change set as JSON data (`version`ed).
 pub fn json(changes: &ChangeSet, ctx: &Context) -> Value {
     serde_json::to_value(diff_json(changes, ctx)).expect("serialisable")
+}
+
+/// Whether the tables differ from the YAML: changes, missing tables, or
+/// declared workloads another repository owns.
+pub fn tables_drift(changes: &ChangeSet, ctx: &Context) -> bool {
+    changes.has_changes()
+        || !ctx.missing_tables.is_empty()
+        || changes.count(WorkloadAction::Foreign) > 0
 }
 
 /// The change set as a typed document.
@@ -259,9 +268,7 @@ pub fn diff_json(changes: &ChangeSet, ctx: &Context) -> DiffJson {
             tier: ctx.names.tier.clone(),
         },
         missing_tables: ctx.missing_tables.clone(),
-        drift: changes.has_changes()
-            || !ctx.missing_tables.is_empty()
-            || changes.count(WorkloadAction::Foreign) > 0,
+        drift: tables_drift(changes, ctx),
         item_writes: changes.item_writes(),
         workloads,
     }
