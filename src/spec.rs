@@ -44,6 +44,11 @@ pub struct Workload {
     /// Where SSM writes the output of override checks, for audit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssm: Option<SsmOutput>,
+    /// When the workload stops and starts by itself (EventBridge Scheduler invoking the
+    /// tierctl Lambda runner; tierctl only, never stored in the original tables).
+    /// Without it the workload is only run by hand or by CI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
     /// Seconds between resizing a tier's instances and starting them (`ScaleInstanceDelay`).
     #[serde(default = "default_scale_delay")]
     #[schemars(range(max = 600))]
@@ -86,6 +91,48 @@ pub struct TagFilter {
 pub struct Notify {
     /// SNS topic name in the workload's region (`SNSTopicName`).
     pub sns_topic: String,
+}
+
+/// A workload's schedule: cron expressions read in one IANA time zone.
+///
+/// Synced to Amazon EventBridge Scheduler as one schedule per action, with
+/// `ScheduleExpressionTimezone` set, so AWS handles daylight saving time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Schedule {
+    /// IANA time zone name the expressions are read in, e.g. `Europe/Berlin` or `UTC`.
+    #[schemars(length(min = 1, max = 50))]
+    pub timezone: String,
+    /// When `run stop` runs. Without it the workload is never stopped by schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<ScheduledStop>,
+    /// When `run start` runs. Without it the workload is never started by schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<ScheduledStart>,
+}
+
+/// The scheduled stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduledStop {
+    /// EventBridge Scheduler cron, six fields without `cron(...)`:
+    /// `minutes hours day-of-month month day-of-week year`, e.g. `0 19 ? * MON-FRI *`.
+    #[schemars(length(min = 11, max = 256))]
+    pub cron: String,
+}
+
+/// The scheduled start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduledStart {
+    /// EventBridge Scheduler cron, six fields without `cron(...)`:
+    /// `minutes hours day-of-month month day-of-week year`, e.g. `0 7 ? * MON-FRI *`.
+    #[schemars(length(min = 11, max = 256))]
+    pub cron: String,
+    /// Scaling profile applied at the scheduled start (a key of the tiers' `scaling`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
+    pub profile: Option<String>,
 }
 
 /// SSM command output location (`SSMS3BucketName` / `SSMS3KeyPrefixName`).
@@ -344,6 +391,16 @@ pub fn example_with_every_field() -> Workload {
         ssm: Some(SsmOutput {
             output_bucket: "bucket".into(),
             output_key_prefix: Some("prefix".into()),
+        }),
+        schedule: Some(Schedule {
+            timezone: "Europe/Berlin".into(),
+            stop: Some(ScheduledStop {
+                cron: "0 19 ? * MON-FRI *".into(),
+            }),
+            start: Some(ScheduledStart {
+                cron: "0 7 ? * MON-FRI *".into(),
+                profile: Some("default".into()),
+            }),
         }),
         scale_instance_delay_seconds: 8,
         tiers: vec![tier("Web", 0), tier("DB", 1)],

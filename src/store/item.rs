@@ -621,6 +621,8 @@ pub fn from_items(workload: &Item, tiers: &[Item]) -> Result<Imported, ItemError
             },
             notify,
             ssm,
+            // Never in the original tables: schedules live in EventBridge Scheduler.
+            schedule: None,
             scale_instance_delay_seconds,
             tiers: read,
         },
@@ -861,6 +863,7 @@ mod tests {
                 output_bucket: "myBucketName".into(),
                 output_key_prefix: Some("ssmRemoteComandResults".into()),
             }),
+            schedule: None,
             scale_instance_delay_seconds: DEFAULT_SCALE_DELAY_SECONDS,
             tiers: vec![Tier {
                 name: "Role_Web".into(),
@@ -1497,6 +1500,7 @@ mod tests {
                 },
                 notify: notify.map(|sns_topic| Notify { sns_topic }),
                 ssm: ssm.map(|(output_bucket, output_key_prefix)| SsmOutput { output_bucket, output_key_prefix }),
+                schedule: None,
                 scale_instance_delay_seconds: scale,
                 tiers: tiers
                     .into_iter()
@@ -1615,6 +1619,8 @@ mod tests {
         assert!(back.unknown.is_empty(), "{:?}", back.unknown);
         let mut want = w.clone();
         want.tiers.sort_by(|a, b| a.name.cmp(&b.name));
+        // The schedule is never written to the original tables.
+        want.schedule = None;
         assert_eq!(back.workload, want);
     }
 }
