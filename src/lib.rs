@@ -49,6 +49,8 @@
 //!   sends and collects. `store::document` decides whether `sync` writes the
 //!   document; `aws::catalogue` lists every AWS call (the IAM policy's source).
 //! - [`iam`]: the least-privilege IAM policy the specs need.
+//! - [`runner`]: the Lambda runner EventBridge Scheduler invokes;
+//!   [`runner::event`] is its event, the input `sync` writes on schedules.
 //! - [`notify`]: the one SNS message per workload and run that needs a human.
 //! - [`report`]: plans and outcomes as text, markdown and step summaries;
 //!   [`mermaid`] draws a plan's waves for the pull request comment.
@@ -79,6 +81,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod runner;
 pub mod spec;
 pub mod store;
 pub mod text;
