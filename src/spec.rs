@@ -163,6 +163,65 @@ pub struct Tier {
     /// Scaling profiles (`TierScaling`): profile name -> instance type applied at start with `--profile`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scaling: BTreeMap<String, String>,
+    /// Which kinds of resources carrying the tier tag are the tier's members
+    /// (tierctl only, default `[ec2]`; stored as `TierctlMembers` only when not the default).
+    #[serde(
+        default = "default_members",
+        skip_serializing_if = "is_default_members"
+    )]
+    #[schemars(length(min = 1, max = 3), extend("uniqueItems" = true))]
+    pub members: Vec<MemberKind>,
+}
+
+/// A kind of tier member.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberKind {
+    /// EC2 instances (not those of an Auto Scaling group: those go with their group).
+    Ec2,
+    /// RDS DB instances and Aurora DB clusters (an Aurora member through its cluster).
+    Rds,
+    /// EC2 Auto Scaling groups: stopped by scaling to zero, which terminates their instances.
+    Asg,
+}
+
+impl MemberKind {
+    /// `ec2` / `rds` / `asg`, as in specs and items.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::Ec2 => "ec2",
+            MemberKind::Rds => "rds",
+            MemberKind::Asg => "asg",
+        }
+    }
+
+    /// Parses [`MemberKind::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ec2" => MemberKind::Ec2,
+            "rds" => MemberKind::Rds,
+            "asg" => MemberKind::Asg,
+            _ => return None,
+        })
+    }
+}
+
+/// `[ec2]`: what a tier holds unless it says otherwise.
+pub fn default_members() -> Vec<MemberKind> {
+    vec![MemberKind::Ec2]
+}
+
+fn is_default_members(m: &[MemberKind]) -> bool {
+    m == [MemberKind::Ec2]
+}
+
+impl Tier {
+    /// Whether the tier holds members of `kind`.
+    pub fn holds(&self, kind: MemberKind) -> bool {
+        self.members.contains(&kind)
+    }
 }
 
 /// Stop settings of a tier (`TierStop`).
@@ -372,6 +431,7 @@ pub fn example_with_every_field() -> Workload {
             health_timeout_seconds: 300,
         }),
         scaling: BTreeMap::from([("default".into(), "t3.micro".into())]),
+        members: default_members(),
     };
     Workload {
         name: "Everything".into(),

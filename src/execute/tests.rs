@@ -184,6 +184,7 @@ fn tier(name: &str, seq: u32, sync: bool) -> Tier {
             ..StartAction::new(0)
         }),
         scaling: BTreeMap::new(),
+        members: crate::spec::default_members(),
     }
 }
 

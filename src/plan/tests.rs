@@ -22,6 +22,7 @@ fn tier(name: &str, stop_seq: u32, start_seq: u32, sync: bool) -> Tier {
             ..StartAction::new(0)
         }),
         scaling: BTreeMap::new(),
+        members: crate::spec::default_members(),
     }
 }
 

@@ -29,8 +29,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
 use crate::spec::{
-    DEFAULT_SCALE_DELAY_SECONDS, DEFAULT_TIER_DELAY_SECONDS, GuestOs, Notify, OverrideFile,
-    Selector, SsmOutput, StartAction, StopAction, TagFilter, Tier, Workload,
+    DEFAULT_SCALE_DELAY_SECONDS, DEFAULT_TIER_DELAY_SECONDS, GuestOs, MemberKind, Notify,
+    OverrideFile, Selector, SsmOutput, StartAction, StopAction, TagFilter, Tier, Workload,
 };
 
 /// One DynamoDB item, as the SDK represents it: the boundary type between
@@ -122,6 +122,9 @@ item_format! {
         tier_start: TierStart => TIER_START = "TierStart",
         /// Scaling profile name to instance type.
         tier_scaling: BTreeMap<String, String> => TIER_SCALING = "TierScaling",
+        /// tierctl only: the member kinds, comma-separated (`ec2,rds,asg`);
+        /// written only when not the default `ec2`.
+        tierctl_members: String => TIERCTL_MEMBERS = "TierctlMembers",
         /// tierctl's ownership marker.
         managed_by: String => MANAGED_BY = "ManagedBy",
     }
@@ -406,6 +409,13 @@ pub fn tier_item(spec_name: &str, t: &Tier, marker: &str) -> TierItem {
                 .then(|| start.health_timeout_seconds.to_string()),
         }),
         tier_scaling: (!t.scaling.is_empty()).then(|| t.scaling.clone()),
+        tierctl_members: (t.members != crate::spec::default_members()).then(|| {
+            t.members
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        }),
         managed_by: Some(marker.to_string()),
     }
 }
@@ -711,12 +721,32 @@ fn tier_from_item(
             scaling.insert(profile.clone(), ty.to_string());
         }
     }
+    let members = match r.string(T::TIERCTL_MEMBERS)? {
+        None => crate::spec::default_members(),
+        Some(text) => read_members(&r, text)?,
+    };
     Ok(Tier {
         name: tier_name.to_string(),
         stop,
         start,
         scaling,
+        members,
     })
+}
+
+const EXPECT_MEMBERS: &str =
+    "a comma-separated list of distinct member kinds (ec2, rds, asg), e.g. \"ec2,asg\"";
+
+/// `TierctlMembers`: distinct kinds, comma-separated.
+fn read_members(r: &Reader<'_>, text: &str) -> Result<Vec<MemberKind>, ItemError> {
+    let mut members = Vec::new();
+    for part in text.split(',') {
+        match MemberKind::parse(part.trim()) {
+            Some(kind) if !members.contains(&kind) => members.push(kind),
+            _ => return Err(r.invalid(T::TIERCTL_MEMBERS, text, EXPECT_MEMBERS)),
+        }
+    }
+    Ok(members)
 }
 
 /// Sequence, synchronisation flag and delay of a `TierStop` / `TierStart` map.
@@ -885,6 +915,7 @@ mod tests {
                     ("profileC", "t2.large"),
                     ("profileD", "c4.large"),
                 ]),
+                members: crate::spec::default_members(),
             }],
         }
     }
@@ -1465,12 +1496,17 @@ mod tests {
             Option<StopAction>,
             Option<StartAction>,
             BTreeMap<String, String>,
+            Vec<MemberKind>,
         ),
     > {
         (
             proptest::option::of(stop_action()),
             proptest::option::of(start_action()),
             proptest::collection::btree_map("[a-z]{1,8}", "[a-z][0-9][a-z]?\\.[a-z0-9]{4,8}", 0..4),
+            proptest::sample::subsequence(
+                vec![MemberKind::Ec2, MemberKind::Rds, MemberKind::Asg],
+                1..=3,
+            ),
         )
     }
 
@@ -1504,7 +1540,7 @@ mod tests {
                 scale_instance_delay_seconds: scale,
                 tiers: tiers
                     .into_iter()
-                    .map(|(name, (stop, start, scaling))| Tier { name, stop, start, scaling })
+                    .map(|(name, (stop, start, scaling, members))| Tier { name, stop, start, scaling, members })
                     .collect(),
             }
         }
@@ -1572,7 +1608,10 @@ mod tests {
                 .collect()
         }
         // A spec that sets every field writes every attribute of the format, and no other.
-        let full = to_items(&crate::spec::example_with_every_field());
+        // (`members` is not the default in no example: an EC2-only spec's items must stay as they were.)
+        let mut every = crate::spec::example_with_every_field();
+        every.tiers[0].members = vec![MemberKind::Ec2, MemberKind::Rds, MemberKind::Asg];
+        let full = to_items(&every);
         let written: BTreeSet<String> = full.workload.keys().cloned().collect();
         assert_eq!(written, set(format_attributes(ItemKind::Workload)));
         let written: BTreeSet<String> = full
@@ -1604,6 +1643,41 @@ mod tests {
             item_to_json(&workload_key("W")),
             serde_json::json!({"SpecName": "W"})
         );
+    }
+
+    #[test]
+    fn members_are_written_only_when_not_the_default_and_read_strictly() {
+        let mut w = crate::spec::example_with_every_field();
+        let plain = to_items(&w);
+        assert!(
+            item_to_json(&plain.tiers["Web"])
+                .get("TierctlMembers")
+                .is_none(),
+            "an EC2-only tier stays in the original format"
+        );
+        w.tiers[0].members = vec![MemberKind::Asg, MemberKind::Ec2];
+        let items = to_items(&w);
+        assert_eq!(
+            item_to_json(&items.tiers["Web"])["TierctlMembers"],
+            "asg,ec2"
+        );
+        let tiers: Vec<Item> = items.tiers.values().cloned().collect();
+        let back = from_items(&items.workload, &tiers).unwrap();
+        let web = back
+            .workload
+            .tiers
+            .iter()
+            .find(|t| t.name == "Web")
+            .unwrap();
+        assert_eq!(web.members, vec![MemberKind::Asg, MemberKind::Ec2]);
+
+        for bad in ["", "ec2,ec2", "lambda", "ec2;rds"] {
+            let mut tier = item_to_json(&items.tiers["Web"]);
+            tier["TierctlMembers"] = serde_json::json!(bad);
+            let err = from_items(&items.workload, &[item(tier)]).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("TierctlMembers"), "{bad:?}: {text}");
+        }
     }
 
     #[test]
