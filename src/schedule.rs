@@ -325,7 +325,8 @@ impl Cron {
                 .map(|m| month_length(m as i8))
                 .max()
                 .unwrap_or(31);
-            if bits >> (longest + 1) != 0 && bits & ((1u32 << (longest + 1)) - 1) == 0 {
+            let (bits, fits) = (u64::from(bits), (1u64 << (longest + 1)) - 1);
+            if bits & !fits != 0 && bits & fits == 0 {
                 return Err(field_err(
                     Field::DayOfMonth,
                     dom,
@@ -472,7 +473,10 @@ impl Iterator for Runs<'_> {
             times.sort();
             times.dedup();
             self.buf.extend(times);
-            self.next_date = day.tomorrow().ok().and_then(|d| self.cron.first_day_from(d));
+            self.next_date = day
+                .tomorrow()
+                .ok()
+                .and_then(|d| self.cron.first_day_from(d));
         }
     }
 }
@@ -520,7 +524,11 @@ fn list(field: Field, text: &str) -> Result<u64, CronError> {
 fn item_values(field: Field, whole: &str, item: &str) -> Result<Vec<u32>, CronError> {
     let (lo, hi) = field.bounds();
     if item.is_empty() {
-        return Err(bad(field, whole, "empty list item (two commas, or a comma at an end)"));
+        return Err(bad(
+            field,
+            whole,
+            "empty list item (two commas, or a comma at an end)",
+        ));
     }
     if item == "?" {
         return Err(bad(
@@ -534,9 +542,13 @@ fn item_values(field: Field, whole: &str, item: &str) -> Result<Vec<u32>, CronEr
     }
     let (range, step) = match item.split_once('/') {
         Some((r, s)) => {
-            let step: u32 = s
-                .parse()
-                .map_err(|_| bad(field, whole, format!("step `{s}` after `/` must be a number")))?;
+            let step: u32 = s.parse().map_err(|_| {
+                bad(
+                    field,
+                    whole,
+                    format!("step `{s}` after `/` must be a number"),
+                )
+            })?;
             if step == 0 || step > hi - lo + 1 {
                 return Err(bad(
                     field,
@@ -556,7 +568,9 @@ fn item_values(field: Field, whole: &str, item: &str) -> Result<Vec<u32>, CronEr
             return Err(bad(
                 field,
                 whole,
-                format!("range `{range}` goes backwards; write it from the lower to the higher value (or as a list)"),
+                format!(
+                    "range `{range}` goes backwards; write it from the lower to the higher value (or as a list)"
+                ),
             ));
         }
         (a, b)
@@ -613,7 +627,11 @@ fn month_days(text: &str) -> Result<Days, CronError> {
         return Err(bad(f, text, "`L` and `W` stand alone: `L`, `LW` or `15W`"));
     }
     if upper.contains('#') {
-        return Err(bad(f, text, "`#` is for day-of-week (`3#2` = the second Tuesday)"));
+        return Err(bad(
+            f,
+            text,
+            "`#` is for day-of-week (`3#2` = the second Tuesday)",
+        ));
     }
     Ok(Days::MonthDays(list(f, text)? as u32))
 }
@@ -626,20 +644,34 @@ fn week_days(text: &str) -> Result<Days, CronError> {
     }
     if let Some((d, n)) = upper.split_once('#') {
         if d.contains([',', '-', '/', '*']) || n.contains([',', '-', '/', '*']) {
-            return Err(bad(f, text, "`#` stands alone: one day and which one in the month, e.g. `3#2` (the second Tuesday)"));
+            return Err(bad(
+                f,
+                text,
+                "`#` stands alone: one day and which one in the month, e.g. `3#2` (the second Tuesday)",
+            ));
         }
         let day = value(f, text, d)? as u8;
         let nth: i8 = n
             .parse()
             .ok()
             .filter(|n| (1..=5).contains(n))
-            .ok_or_else(|| bad(f, text, format!("after `#` comes which one in the month, 1-5, not `{n}`")))?;
+            .ok_or_else(|| {
+                bad(
+                    f,
+                    text,
+                    format!("after `#` comes which one in the month, 1-5, not `{n}`"),
+                )
+            })?;
         return Ok(Days::Nth(day, nth));
     }
     // `L` for "last" ends a day; `SUN-SAT` names contain no `L`.
     if let Some(d) = upper.strip_suffix('L') {
         if d.contains([',', '-', '/', '*']) {
-            return Err(bad(f, text, "`L` takes one day, e.g. `6L` (the last Friday of the month)"));
+            return Err(bad(
+                f,
+                text,
+                "`L` takes one day, e.g. `6L` (the last Friday of the month)",
+            ));
         }
         return Ok(Days::LastOfMonth(value(f, text, d)? as u8));
     }
@@ -720,7 +752,10 @@ impl Fire {
 
     /// `2026-03-20 18:00 UTC`.
     pub fn utc_text(&self) -> String {
-        format!("{} UTC", minute_text(self.at.to_zoned_datetime(TimeZone::UTC).datetime()))
+        format!(
+            "{} UTC",
+            minute_text(self.at.to_zoned_datetime(TimeZone::UTC).datetime())
+        )
     }
 }
 
@@ -830,13 +865,17 @@ impl Compiled {
     /// The zone's next offset change (daylight saving time) after `now`,
     /// within `days` days.
     pub fn next_change(&self, now: Timestamp, days: i64) -> Option<Change> {
-        let limit = now.checked_add(jiff::SignedDuration::from_hours(24 * days)).ok()?;
+        let limit = now
+            .checked_add(jiff::SignedDuration::from_hours(24 * days))
+            .ok()?;
         let tr = self.tz.following(now).next()?;
         let at = tr.timestamp();
         if at > limit {
             return None;
         }
-        let before = self.tz.to_offset_info(at.checked_sub(jiff::SignedDuration::from_secs(1)).ok()?);
+        let before = self
+            .tz
+            .to_offset_info(at.checked_sub(jiff::SignedDuration::from_secs(1)).ok()?);
         Some(Change {
             at,
             before: before.offset(),
@@ -930,7 +969,11 @@ impl Finding {
             Finding::SameMinute { local } => format!(
                 "stop and start fire in the same minute ({local}): which one runs last is not defined"
             ),
-            Finding::InARow { action, local, previous } => {
+            Finding::InARow {
+                action,
+                local,
+                previous,
+            } => {
                 let other = match action {
                     Action::Stop => "start",
                     Action::Start => "stop",
@@ -966,7 +1009,9 @@ pub fn check(c: &Compiled, now: Timestamp) -> Vec<Finding> {
     let runs = c.runs_until(now, until);
     let local = |t: Timestamp| Fire::new(Action::Stop, &c.tz, t).local_text();
     if let Some(w) = runs.windows(2).find(|w| w[0].0 == w[1].0) {
-        out.push(Finding::SameMinute { local: local(w[0].0) });
+        out.push(Finding::SameMinute {
+            local: local(w[0].0),
+        });
     }
     let mut seen = [false, false];
     for w in runs.windows(2) {
@@ -1101,3 +1146,536 @@ pub fn upcoming(workloads: &[&spec::Workload], now: Timestamp) -> Vec<Upcoming> 
         .collect()
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn tz(name: &str) -> TimeZone {
+        timezone(name).unwrap()
+    }
+
+    /// The next `n` runs as `local = utc` text.
+    fn runs(cron: &str, zone: &str, after: &str, n: usize) -> Vec<String> {
+        let c = Cron::parse(cron).unwrap();
+        let z = tz(zone);
+        c.runs_after(&z, ts(after))
+            .take(n)
+            .map(|t| {
+                let f = Fire::new(Action::Stop, &z, t);
+                format!("{} = {}", f.local_text(), f.utc_text())
+            })
+            .collect()
+    }
+
+    fn days(cron: &str, after: &str, n: usize) -> Vec<String> {
+        let c = Cron::parse(cron).unwrap();
+        c.runs_after(&TimeZone::UTC, ts(after))
+            .take(n)
+            .map(|t| utc_rfc3339(t)[..10].to_string())
+            .collect()
+    }
+
+    fn err(cron: &str) -> String {
+        Cron::parse(cron).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn aws_documented_examples_parse_and_fire() {
+        let after = "2026-12-02T12:00:00Z";
+        assert_eq!(
+            runs("0 10 * * ? *", "UTC", after, 2),
+            [
+                "2026-12-03 10:00 UTC (+00:00) = 2026-12-03 10:00 UTC",
+                "2026-12-04 10:00 UTC (+00:00) = 2026-12-04 10:00 UTC"
+            ]
+        );
+        assert_eq!(days("15 12 * * ? *", after, 1), ["2026-12-02"]);
+        // 2026-12-04 is a Friday: the next weekday 18:00 after it is Monday.
+        assert_eq!(
+            days("0 18 ? * MON-FRI *", "2026-12-04T19:00:00Z", 1),
+            ["2026-12-07"]
+        );
+        assert_eq!(days("0 8 1 * ? *", after, 2), ["2027-01-01", "2027-02-01"]);
+        assert_eq!(
+            runs("0/15 * * * ? *", "UTC", after, 3)
+                .iter()
+                .map(|s| s[11..16].to_string())
+                .collect::<Vec<_>>(),
+            ["12:15", "12:30", "12:45"]
+        );
+        assert_eq!(
+            runs("0/5 8-17 ? * MON-FRI *", "UTC", "2026-12-04T17:54:00Z", 2)
+                .iter()
+                .map(|s| s[..16].to_string())
+                .collect::<Vec<_>>(),
+            ["2026-12-04 17:55", "2026-12-07 08:00"]
+        );
+        // The first Monday of the month.
+        assert_eq!(
+            days("0 9 ? * 2#1 *", after, 2),
+            ["2026-12-07", "2027-01-04"]
+        );
+    }
+
+    #[test]
+    fn lists_ranges_steps_and_names() {
+        let c = Cron::parse("1/20 0,12 ? jan-mar,DEC mon,WED-fri 2026-2028/2").unwrap();
+        assert_eq!(c.minutes, (1 << 1) | (1 << 21) | (1 << 41));
+        assert_eq!(c.hours, 1 | (1 << 12));
+        assert_eq!(c.months, 0b1_0000_0000_1110);
+        assert_eq!(
+            c.days,
+            Days::WeekDays((1 << 2) | (1 << 4) | (1 << 5) | (1 << 6))
+        );
+        assert!(c.has_year(2026) && !c.has_year(2027) && c.has_year(2028) && !c.has_year(2030));
+        assert_eq!(
+            c.to_string(),
+            "1/20 0,12 ? jan-mar,DEC mon,WED-fri 2026-2028/2"
+        );
+        // `*/n` and `a-b/n`.
+        assert_eq!(
+            Cron::parse("*/30 * * * ? *").unwrap().minutes,
+            1 | (1 << 30)
+        );
+        assert_eq!(
+            Cron::parse("10-20/5 * * * ? *").unwrap().minutes,
+            (1 << 10) | (1 << 15) | (1 << 20)
+        );
+        // Day-of-week numbers: 1 = Sunday ... 7 = Saturday.
+        assert_eq!(
+            days("0 0 ? * 1 *", "2026-12-02T00:00:00Z", 1),
+            ["2026-12-06"]
+        );
+        assert_eq!(
+            days("0 0 ? * 7 *", "2026-12-02T00:00:00Z", 1),
+            ["2026-12-05"]
+        );
+        // Extra spaces between fields are fine.
+        assert!(Cron::parse("  0  19 ? *  MON-FRI *  ").is_ok());
+    }
+
+    #[test]
+    fn last_nearest_weekday_and_nth() {
+        // L: the last day of the month, 29 February in a leap year.
+        assert_eq!(
+            days("0 0 L * ? *", "2028-02-01T00:00:00Z", 2),
+            ["2028-02-29", "2028-03-31"]
+        );
+        // LW: 31 October 2026 is a Saturday, so the 30th; 31 May 2027 a Monday.
+        assert_eq!(
+            days("0 0 LW OCT ? 2026", "2026-01-01T00:00:00Z", 1),
+            ["2026-10-30"]
+        );
+        assert_eq!(
+            days("0 0 LW MAY ? 2027", "2026-01-01T00:00:00Z", 1),
+            ["2027-05-31"]
+        );
+        // 1W: 1 August 2026 is a Saturday; the nearest weekday in August is Monday the 3rd.
+        assert_eq!(
+            days("0 0 1W AUG ? 2026", "2026-01-01T00:00:00Z", 1),
+            ["2026-08-03"]
+        );
+        // 15W: 15 November 2026 is a Sunday: Monday the 16th; 14 November a Saturday: Friday the 13th.
+        assert_eq!(
+            days("0 0 15W NOV ? 2026", "2026-01-01T00:00:00Z", 1),
+            ["2026-11-16"]
+        );
+        assert_eq!(
+            days("0 0 14W NOV ? 2026", "2026-01-01T00:00:00Z", 1),
+            ["2026-11-13"]
+        );
+        // 31W: 31 January 2027 is a Sunday and the last day: Friday the 29th.
+        assert_eq!(
+            days("0 0 31W JAN ? 2027", "2026-01-01T00:00:00Z", 1),
+            ["2027-01-29"]
+        );
+        // 31W does not fire in months without a 31st.
+        assert_eq!(
+            days("0 0 31W * ? 2027", "2027-03-01T00:00:00Z", 2),
+            ["2027-03-31", "2027-05-31"]
+        );
+        // 6L: the last Friday; 31 December 2026 is a Thursday.
+        assert_eq!(
+            days("0 0 ? DEC 6L 2026", "2026-01-01T00:00:00Z", 1),
+            ["2026-12-25"]
+        );
+        // L alone in day-of-week: Saturday.
+        assert_eq!(
+            days("0 0 ? * L *", "2026-12-02T00:00:00Z", 1),
+            ["2026-12-05"]
+        );
+        // 3#2: the second Tuesday; 1 December 2026 is a Tuesday.
+        assert_eq!(
+            days("0 0 ? DEC 3#2 2026", "2026-01-01T00:00:00Z", 1),
+            ["2026-12-08"]
+        );
+        // 5#5: a fifth Thursday only in months that have one.
+        assert_eq!(
+            days("0 0 ? * 5#5 2026", "2026-11-01T00:00:00Z", 2),
+            ["2026-12-31"]
+        );
+        assert_eq!(
+            days("0 0 ? * THU#5 *", "2026-11-01T00:00:00Z", 1),
+            ["2026-12-31"]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_and_why() {
+        assert_eq!(
+            err("cron(0 19 ? * MON-FRI *)"),
+            "write the six fields without `cron(...)`: `0 19 ? * MON-FRI *` (tierctl adds `cron(...)` when it writes the schedule to AWS)"
+        );
+        assert!(err("rate(5 minutes)").starts_with("`rate(...)` expressions are not supported"));
+        assert!(
+            err("at(2026-12-02T19:00:00)").starts_with("`at(...)` expressions are not supported")
+        );
+        assert!(
+            err("0 19 * * MON-FRI")
+                .starts_with("has 5 field(s); EventBridge Scheduler cron has six")
+        );
+        assert!(err("").starts_with("has 0 field(s)"));
+        assert_eq!(
+            err("60 19 ? * MON-FRI *"),
+            "minutes (1st field) `60`: 60 is outside 0-59"
+        );
+        assert_eq!(
+            err("0 24 ? * MON-FRI *"),
+            "hours (2nd field) `24`: 24 is outside 0-23"
+        );
+        assert_eq!(
+            err("0 1 0 * ? *"),
+            "day-of-month (3rd field) `0`: 0 is outside 1-31"
+        );
+        assert_eq!(
+            err("0 1 1 13 ? *"),
+            "month (4th field) `13`: 13 is outside 1-12"
+        );
+        assert_eq!(
+            err("0 1 1 FOO ? *"),
+            "month (4th field) `FOO`: `FOO` is not a month 1-12 or JAN-DEC"
+        );
+        assert_eq!(
+            err("0 1 ? * 0 *"),
+            "day-of-week (5th field) `0`: 0 is outside 1-7"
+        );
+        assert_eq!(
+            err("0 1 ? * 8 *"),
+            "day-of-week (5th field) `8`: 8 is outside 1-7"
+        );
+        assert_eq!(
+            err("0 1 ? * * 1969"),
+            "year (6th field) `1969`: 1969 is outside 1970-2199"
+        );
+        assert_eq!(
+            err("0 1 ? * * 2200"),
+            "year (6th field) `2200`: 2200 is outside 1970-2199"
+        );
+        assert!(err("0 19 * * MON-FRI *").starts_with(
+            "day-of-month `*` and day-of-week `MON-FRI`: exactly one of them must be `?`"
+        ));
+        assert!(err("0 19 ? * ? *").contains("exactly one of them must be `?`"));
+        assert!(err("0 ? * * ? *").contains("`?` is only for day-of-month or day-of-week"));
+        assert!(err("0 19 ? * FRI-MON *").contains("range `FRI-MON` goes backwards"));
+        assert!(err("0/0 19 ? * MON *").contains("step 0 must be 1-60"));
+        assert!(err("0/x 19 ? * MON *").contains("step `x` after `/` must be a number"));
+        assert!(err("0,,5 19 ? * MON *").contains("empty list item"));
+        assert!(err("0 19 1,L * ? *").contains("`L` and `W` stand alone"));
+        assert!(err("0 19 1-5W * ? *").contains("`W` takes one day"));
+        assert!(err("0 19 32W * ? *").contains("32 is outside 1-31"));
+        assert!(err("0 19 ? * 3#6 *").contains("1-5, not `6`"));
+        assert!(err("0 19 ? * 2#1,3#1 *").contains("`#` stands alone"));
+        assert!(err("0 19 ? * 1-5L *").contains("`L` takes one day"));
+        assert!(err("0 19 3#2 * ? *").contains("`#` is for day-of-week"));
+        assert!(err("0 19 ? * 5W *").contains("`W` is for day-of-month"));
+        assert!(err("0 19 30 FEB ? *").contains("no selected month has that day"));
+        assert!(err("x 19 ? * MON *").contains("`x` is not a number 0-59"));
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_from_the_bundled_database() {
+        assert!(timezone("Europe/Berlin").is_ok());
+        assert!(timezone("America/New_York").is_ok());
+        assert!(timezone("UTC").is_ok());
+        assert_eq!(
+            timezone("Europe/Berlinn").unwrap_err().to_string(),
+            "`Europe/Berlinn` is not an IANA time zone name (e.g. `Europe/Berlin`, `America/New_York`, `UTC`)"
+        );
+        assert!(timezone("").is_err());
+        assert!(timezone(" Europe/Berlin").is_err());
+        assert!(timezone("/etc/passwd").is_err());
+        assert!(timezone("CET+1").is_err());
+        assert_eq!(
+            timezone("europe/berlin").unwrap_err().to_string(),
+            "time zone `europe/berlin` is spelled `Europe/Berlin` in the IANA database"
+        );
+    }
+
+    #[test]
+    fn berlin_spring_forward_skips_a_run_at_a_time_that_does_not_exist() {
+        // 2027-03-28: 02:00 CET becomes 03:00 CEST; 02:30 does not exist that day.
+        assert_eq!(
+            runs("30 2 * * ? *", "Europe/Berlin", "2027-03-26T12:00:00Z", 3),
+            [
+                "2027-03-27 02:30 CET (+01:00) = 2027-03-27 01:30 UTC",
+                "2027-03-29 02:30 CEST (+02:00) = 2027-03-29 00:30 UTC",
+                "2027-03-30 02:30 CEST (+02:00) = 2027-03-30 00:30 UTC",
+            ]
+        );
+        // 19:00 local: 18:00 UTC before the change, 17:00 UTC after.
+        assert_eq!(
+            runs(
+                "0 19 ? * MON-FRI *",
+                "Europe/Berlin",
+                "2027-03-26T12:00:00Z",
+                2
+            ),
+            [
+                "2027-03-26 19:00 CET (+01:00) = 2027-03-26 18:00 UTC",
+                "2027-03-29 19:00 CEST (+02:00) = 2027-03-29 17:00 UTC",
+            ]
+        );
+    }
+
+    #[test]
+    fn berlin_fall_back_runs_an_ambiguous_time_once() {
+        // 2026-10-25: 03:00 CEST becomes 02:00 CET; 02:30 happens twice, runs once (the first).
+        assert_eq!(
+            runs("30 2 * * ? *", "Europe/Berlin", "2026-10-24T12:00:00Z", 2),
+            [
+                "2026-10-25 02:30 CEST (+02:00) = 2026-10-25 00:30 UTC",
+                "2026-10-26 02:30 CET (+01:00) = 2026-10-26 01:30 UTC",
+            ]
+        );
+        // Every half hour in the repeated hour: two runs, not four.
+        assert_eq!(
+            runs(
+                "0/30 2 25 OCT ? 2026",
+                "Europe/Berlin",
+                "2026-10-24T12:00:00Z",
+                5
+            )
+            .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn new_york_daylight_saving_time() {
+        // 2027-03-14: 02:00 EST becomes 03:00 EDT.
+        assert_eq!(
+            runs(
+                "30 2 * * ? *",
+                "America/New_York",
+                "2027-03-13T12:00:00Z",
+                2
+            ),
+            [
+                "2027-03-15 02:30 EDT (-04:00) = 2027-03-15 06:30 UTC",
+                "2027-03-16 02:30 EDT (-04:00) = 2027-03-16 06:30 UTC",
+            ]
+        );
+        // 2026-11-01: 01:30 happens twice (EDT, then EST) and runs once.
+        assert_eq!(
+            runs(
+                "30 1 * * ? *",
+                "America/New_York",
+                "2026-10-31T12:00:00Z",
+                2
+            ),
+            [
+                "2026-11-01 01:30 EDT (-04:00) = 2026-11-01 05:30 UTC",
+                "2026-11-02 01:30 EST (-05:00) = 2026-11-02 06:30 UTC",
+            ]
+        );
+    }
+
+    #[test]
+    fn expressions_that_never_fire_again_end() {
+        let c = Cron::parse("0 0 1 1 ? 2020").unwrap();
+        assert_eq!(
+            c.next_after(&TimeZone::UTC, ts("2026-12-02T00:00:00Z")),
+            None
+        );
+        // The last possible year ends the iteration, too.
+        let c = Cron::parse("0 0 ? * MON 2199").unwrap();
+        let after = ts("2199-12-20T00:00:00Z");
+        assert_eq!(c.runs_after(&TimeZone::UTC, after).count(), 2);
+        // 29 February in years without one: no date matches, the search ends.
+        let c = Cron::parse("0 0 29 FEB ? 2027").unwrap();
+        assert_eq!(
+            c.next_after(&TimeZone::UTC, ts("2026-01-01T00:00:00Z")),
+            None
+        );
+        // The 5th Monday of February only exists in some years.
+        let c = Cron::parse("0 0 ? FEB MON#5 2026-2027").unwrap();
+        assert_eq!(
+            c.next_after(&TimeZone::UTC, ts("2026-01-01T00:00:00Z")),
+            None
+        );
+    }
+
+    fn compiled(zone: &str, stop: Option<&str>, start: Option<&str>) -> Compiled {
+        compile(&spec::Schedule {
+            timezone: zone.into(),
+            stop: stop.map(|c| spec::ScheduledStop { cron: c.into() }),
+            start: start.map(|c| spec::ScheduledStart {
+                cron: c.into(),
+                profile: None,
+            }),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn compile_names_the_field() {
+        let s = |tz: &str, stop: &str| spec::Schedule {
+            timezone: tz.into(),
+            stop: Some(spec::ScheduledStop { cron: stop.into() }),
+            start: None,
+        };
+        assert!(
+            compile(&s("Mars/Olympus", "0 19 ? * MON *"))
+                .unwrap_err()
+                .to_string()
+                .starts_with("schedule.timezone: `Mars/Olympus`")
+        );
+        assert!(
+            compile(&s("UTC", "0 19 * * MON *"))
+                .unwrap_err()
+                .to_string()
+                .starts_with("schedule.stop.cron: day-of-month")
+        );
+    }
+
+    #[test]
+    fn next_runs_interleave_stop_and_start_deterministically() {
+        let c = compiled(
+            "Europe/Berlin",
+            Some("0 19 ? * MON-FRI *"),
+            Some("0 7 ? * MON-FRI *"),
+        );
+        let now = ts("2026-12-04T12:00:00Z");
+        let a = c.next_runs(now, 4);
+        assert_eq!(a, c.next_runs(now, 4));
+        let got: Vec<String> = a
+            .iter()
+            .map(|f| format!("{} {}", f.action.as_str(), f.local_text()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "stop 2026-12-04 19:00 CET (+01:00)",
+                "start 2026-12-07 07:00 CET (+01:00)",
+                "stop 2026-12-07 19:00 CET (+01:00)",
+                "start 2026-12-08 07:00 CET (+01:00)",
+            ]
+        );
+        assert!(check(&c, now).is_empty());
+        // Stop only: no sequence to check.
+        let c = compiled("UTC", Some("0 19 * * ? *"), None);
+        assert_eq!(c.next_runs(now, 2).len(), 2);
+        assert!(check(&c, now).is_empty());
+    }
+
+    #[test]
+    fn check_finds_runs_out_of_order_and_in_one_minute() {
+        let now = ts("2026-12-02T12:00:00Z");
+        // A stop every day, a start only on weekdays: Saturday's stop follows Friday's.
+        let c = compiled(
+            "Europe/Berlin",
+            Some("0 19 * * ? *"),
+            Some("0 7 ? * MON-FRI *"),
+        );
+        assert_eq!(
+            check(&c, now),
+            [Finding::InARow {
+                action: Action::Stop,
+                local: "2026-12-05 19:00 CET (+01:00)".into(),
+                previous: "2026-12-04 19:00 CET (+01:00)".into(),
+            }]
+        );
+        // Same minute, every weekday.
+        let c = compiled("UTC", Some("0 7 ? * MON-FRI *"), Some("0 7 ? * MON-FRI *"));
+        assert_eq!(
+            check(&c, now),
+            [Finding::SameMinute {
+                local: "2026-12-03 07:00 UTC (+00:00)".into()
+            }]
+        );
+        // A start in December only, a stop every day: starts never repeat, stops do.
+        let c = compiled("UTC", Some("0 19 * * ? *"), Some("0 7 1 DEC ? *"));
+        let f = check(&c, now);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message()
+                .starts_with("two stops in a row without a start between: 2026-12-02 19:00"),
+            "{}",
+            f[0].message()
+        );
+        // Never again.
+        let c = compiled("UTC", Some("0 19 * * ? 2020"), Some("0 7 * * ? *"));
+        assert_eq!(
+            check(&c, now),
+            [Finding::NeverFires {
+                action: Action::Stop
+            }]
+        );
+        assert!(check(&c, now)[0].is_error());
+    }
+
+    #[test]
+    fn upcoming_shows_the_first_runs_after_the_next_change() {
+        let w = {
+            let mut w = spec::example_with_every_field();
+            w.schedule = Some(spec::Schedule {
+                timezone: "Europe/Berlin".into(),
+                stop: Some(spec::ScheduledStop {
+                    cron: "0 19 ? * MON-FRI *".into(),
+                }),
+                start: Some(spec::ScheduledStart {
+                    cron: "0 7 ? * MON-FRI *".into(),
+                    profile: Some("default".into()),
+                }),
+            });
+            w
+        };
+        let up = upcoming(&[&w], ts("2027-03-24T12:00:00Z"));
+        assert_eq!(up.len(), 1);
+        let u = &up[0];
+        assert_eq!(
+            u.change.as_ref().unwrap().text,
+            "2027-03-28 02:00 CET (+01:00) -> 03:00 CEST (+02:00)"
+        );
+        let stop = &u.actions[0];
+        assert_eq!(
+            stop.next.as_ref().unwrap().text,
+            "2027-03-24 19:00 CET (+01:00) = 2027-03-24 18:00 UTC"
+        );
+        assert_eq!(
+            stop.next.as_ref().unwrap().local,
+            "2027-03-24T19:00:00+01:00"
+        );
+        assert_eq!(stop.next.as_ref().unwrap().utc, "2027-03-24T18:00:00Z");
+        assert_eq!(
+            stop.after_change.as_ref().unwrap().text,
+            "2027-03-29 19:00 CEST (+02:00) = 2027-03-29 17:00 UTC"
+        );
+        assert_eq!(u.actions[1].profile.as_deref(), Some("default"));
+        // UTC has no changes.
+        let mut utc = w.clone();
+        utc.schedule.as_mut().unwrap().timezone = "UTC".into();
+        assert_eq!(
+            upcoming(&[&utc], ts("2027-03-24T12:00:00Z"))[0].change,
+            None
+        );
+        // No schedule, nothing.
+        let mut none = w.clone();
+        none.schedule = None;
+        assert!(upcoming(&[&none], ts("2027-03-24T12:00:00Z")).is_empty());
+    }
+}
