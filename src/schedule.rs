@@ -1,7 +1,7 @@
 //! Schedules: EventBridge Scheduler's six-field cron, IANA time zones, and
 //! when a workload's scheduled stop and start fire next. Pure: no I/O (the
 //! time zone database is compiled in, see [`timezone`]), and "now" is always
-//! a parameter.
+//! a parameter; [`now`] is the one clock its callers read.
 //!
 //! The dialect is AWS's (EventBridge Scheduler `cron(...)`), not Unix cron:
 //!
@@ -48,6 +48,33 @@ pub const SIMULATED_DAYS: i64 = 400;
 /// At most this many runs per action are simulated (an every-minute cron
 /// would otherwise make half a million).
 const SIMULATED_RUNS: usize = 20_000;
+
+/// Fixes "now" for `plan` and `validate` (RFC 3339, e.g.
+/// `2027-03-24T12:00:00Z`). For tests only: the schedules AWS runs do not
+/// look at it.
+pub const NOW_ENV: &str = "TIERCTL_NOW";
+
+/// [`NOW_ENV`] is set but is no RFC 3339 time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{NOW_ENV}=`{value}` is not an RFC 3339 time such as `2027-03-24T12:00:00Z` ({NOW_ENV} is for tests only)"
+)]
+pub struct ClockError {
+    /// What it was set to.
+    pub value: String,
+}
+
+/// The current time, or [`NOW_ENV`] when it is set: the one function of
+/// this module that looks outside (the environment and the system clock).
+pub fn now() -> Result<Timestamp, ClockError> {
+    match std::env::var(NOW_ENV) {
+        Ok(value) if !value.is_empty() => value
+            .trim()
+            .parse::<Timestamp>()
+            .map_err(|_| ClockError { value }),
+        _ => Ok(Timestamp::now()),
+    }
+}
 
 /// One of the six fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -979,8 +1006,7 @@ impl Finding {
                     Action::Start => "stop",
                 };
                 format!(
-                    "two {}s in a row without a {other} between: {previous}, then {local}; a {} can come before the {other} it should follow",
-                    action.as_str(),
+                    "two {}s in a row without a {other} between: {previous}, then {local}; a {other} is missing before the second (check that the two expressions pair up)",
                     action.as_str()
                 )
             }
