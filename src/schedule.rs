@@ -262,7 +262,7 @@ pub fn timezone(name: &str) -> Result<TimeZone, TimezoneError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Days {
     /// Days of the month, bit `d` for day `d`.
-    MonthDays(u32),
+    OfMonth(u32),
     /// `L`: the last day of the month.
     LastDay,
     /// `LW`: the last weekday (Monday-Friday) of the month.
@@ -270,7 +270,7 @@ enum Days {
     /// `15W`: the weekday nearest that day, in the same month.
     NearestWeekday(i8),
     /// Days of the week, bit `d` for 1 = Sunday ... 7 = Saturday.
-    WeekDays(u8),
+    OfWeek(u8),
     /// `6L`: the last such day of the week in the month.
     LastOfMonth(u8),
     /// `3#2`: the nth (1-5) such day of the week in the month.
@@ -343,7 +343,7 @@ impl Cron {
                 });
             }
         };
-        if let Days::MonthDays(bits) = days
+        if let Days::OfMonth(bits) = days
             && months != 0
         {
             // A day that no selected month has (`30 2`, `31 APR,JUN`).
@@ -411,7 +411,7 @@ impl Cron {
         let last = d.days_in_month();
         let dow = d.weekday().to_sunday_one_offset() as u8;
         match self.days {
-            Days::MonthDays(bits) => bits & (1 << day) != 0,
+            Days::OfMonth(bits) => bits & (1 << day) != 0,
             Days::LastDay => day == last,
             Days::LastWeekday => {
                 let l = d.last_of_month();
@@ -438,7 +438,7 @@ impl Cron {
                 };
                 day == nearest
             }
-            Days::WeekDays(bits) => bits & (1 << dow) != 0,
+            Days::OfWeek(bits) => bits & (1 << dow) != 0,
             Days::LastOfMonth(w) => dow == w && day + 7 > last,
             Days::Nth(w, n) => dow == w && (day - 1) / 7 + 1 == n,
         }
@@ -660,14 +660,14 @@ fn month_days(text: &str) -> Result<Days, CronError> {
             "`#` is for day-of-week (`3#2` = the second Tuesday)",
         ));
     }
-    Ok(Days::MonthDays(list(f, text)? as u32))
+    Ok(Days::OfMonth(list(f, text)? as u32))
 }
 
 fn week_days(text: &str) -> Result<Days, CronError> {
     let f = Field::DayOfWeek;
     let upper = text.to_ascii_uppercase();
     if upper == "L" {
-        return Ok(Days::WeekDays(1 << 7));
+        return Ok(Days::OfWeek(1 << 7));
     }
     if let Some((d, n)) = upper.split_once('#') {
         if d.contains([',', '-', '/', '*']) || n.contains([',', '-', '/', '*']) {
@@ -705,7 +705,7 @@ fn week_days(text: &str) -> Result<Days, CronError> {
     if upper.contains('W') && !upper.contains("WED") {
         return Err(bad(f, text, "`W` is for day-of-month (`15W`)"));
     }
-    Ok(Days::WeekDays(list(f, text)? as u8))
+    Ok(Days::OfWeek(list(f, text)? as u8))
 }
 
 /// A workload's schedule, parsed.
@@ -932,11 +932,11 @@ pub struct Change {
 }
 
 impl Change {
-    /// `2027-03-28 02:00 CET (+01:00) -> 03:00 CEST (+02:00)`.
+    /// `2027-03-28 02:00 CET (+01:00) becomes 03:00 CEST (+02:00)`.
     pub fn text(&self) -> String {
         let after = self.after.to_datetime(self.at);
         format!(
-            "{} {} ({}) -> {:02}:{:02} {} ({})",
+            "{} {} ({}) becomes {:02}:{:02} {} ({})",
             minute_text(self.local_before),
             self.before_abbreviation,
             offset_text(self.before),
@@ -994,7 +994,7 @@ impl Finding {
                 action.as_str()
             ),
             Finding::SameMinute { local } => format!(
-                "stop and start fire in the same minute ({local}): which one runs last is not defined"
+                "stop and start fire in the same minute, first on {local}: which one runs last is not defined"
             ),
             Finding::InARow {
                 action,
@@ -1112,7 +1112,7 @@ impl From<&Fire> for RunTime {
 pub struct ChangeTime {
     /// UTC, RFC 3339.
     pub utc: String,
-    /// For people: `2027-03-28 02:00 CET (+01:00) -> 03:00 CEST (+02:00)`.
+    /// For people: `2027-03-28 02:00 CET (+01:00) becomes 03:00 CEST (+02:00)`.
     pub text: String,
 }
 
@@ -1128,6 +1128,26 @@ pub struct Upcoming {
     pub change: Option<ChangeTime>,
     /// The stop, then the start (each when the schedule has it).
     pub actions: Vec<UpcomingAction>,
+}
+
+/// The upcoming runs of the selected workloads that have a schedule, as
+/// `plan` shows them (`plan -o json`'s `schedules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleRuns {
+    /// The time the runs are computed from (UTC, RFC 3339).
+    pub now: String,
+    /// One entry per workload with a schedule, in the plan's order.
+    pub workloads: Vec<Upcoming>,
+}
+
+/// [`upcoming`] with its "now"; `None` when no workload has a schedule.
+pub fn schedule_runs(workloads: &[&spec::Workload], now: Timestamp) -> Option<ScheduleRuns> {
+    let up = upcoming(workloads, now);
+    (!up.is_empty()).then(|| ScheduleRuns {
+        now: utc_rfc3339(now),
+        workloads: up,
+    })
 }
 
 /// The upcoming runs of every workload with a schedule, in the order given.
@@ -1255,7 +1275,7 @@ mod tests {
         assert_eq!(c.months, 0b1_0000_0000_1110);
         assert_eq!(
             c.days,
-            Days::WeekDays((1 << 2) | (1 << 4) | (1 << 5) | (1 << 6))
+            Days::OfWeek((1 << 2) | (1 << 4) | (1 << 5) | (1 << 6))
         );
         assert!(c.has_year(2026) && !c.has_year(2027) && c.has_year(2028) && !c.has_year(2030));
         assert_eq!(
@@ -1675,7 +1695,7 @@ mod tests {
         let u = &up[0];
         assert_eq!(
             u.change.as_ref().unwrap().text,
-            "2027-03-28 02:00 CET (+01:00) -> 03:00 CEST (+02:00)"
+            "2027-03-28 02:00 CET (+01:00) becomes 03:00 CEST (+02:00)"
         );
         let stop = &u.actions[0];
         assert_eq!(
