@@ -569,7 +569,8 @@ fn item_values(field: Field, whole: &str, item: &str) -> Result<Vec<u32>, CronEr
     }
     let (range, step) = match item.split_once('/') {
         Some((r, s)) => {
-            let step: u32 = s.parse().map_err(|_| {
+            let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            let step: u32 = s.parse().ok().filter(|_| digits).ok_or_else(|| {
                 bad(
                     field,
                     whole,
@@ -621,7 +622,8 @@ fn value(field: Field, whole: &str, text: &str) -> Result<u32, CronError> {
         Field::DayOfWeek => " (`L` and `#` stand alone in day-of-week)",
         _ => "",
     };
-    let n: u32 = text.parse().map_err(|_| {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    let n: u32 = text.parse().ok().filter(|_| digits).ok_or_else(|| {
         let what = match field {
             Field::Month => format!("a month {lo}-{hi} or JAN-DEC"),
             Field::DayOfWeek => format!("a day {lo}-{hi} (1 = SUN) or SUN-SAT"),
@@ -873,18 +875,27 @@ impl Compiled {
 
     /// Every run of both actions in `(now, until]`, in order, at most
     /// [`SIMULATED_RUNS`] per action.
-    fn runs_until(&self, now: Timestamp, until: Timestamp) -> Vec<(Timestamp, Action)> {
+    ///
+    /// When an action hits that bound, the window ends at its last run, so
+    /// the other action's later runs do not look like runs in a row.
+    fn runs_until(&self, now: Timestamp, mut until: Timestamp) -> Vec<(Timestamp, Action)> {
         let mut all = Vec::new();
         for action in [Action::Stop, Action::Start] {
             if let Some(c) = self.cron(action) {
-                all.extend(
-                    c.runs_after(&self.tz, now)
-                        .take_while(|t| *t <= until)
-                        .take(SIMULATED_RUNS)
-                        .map(|t| (t, action)),
-                );
+                let runs: Vec<Timestamp> = c
+                    .runs_after(&self.tz, now)
+                    .take_while(|t| *t <= until)
+                    .take(SIMULATED_RUNS)
+                    .collect();
+                if runs.len() == SIMULATED_RUNS
+                    && let Some(last) = runs.last()
+                {
+                    until = until.min(*last);
+                }
+                all.extend(runs.into_iter().map(|t| (t, action)));
             }
         }
+        all.retain(|(t, _)| *t <= until);
         all.sort();
         all
     }
@@ -1440,6 +1451,8 @@ mod tests {
         assert!(err("0 19 ? * 5W *").contains("`W` is for day-of-month"));
         assert!(err("0 19 30 FEB ? *").contains("no selected month has that day"));
         assert!(err("x 19 ? * MON *").contains("`x` is not a number 0-59"));
+        assert!(err("+5 19 ? * MON *").contains("`+5` is not a number 0-59"));
+        assert!(err("*/+5 19 ? * MON *").contains("step `+5` after `/` must be a number"));
     }
 
     #[test]
@@ -1662,6 +1675,20 @@ mod tests {
                 .starts_with("two stops in a row without a start between: 2026-12-02 19:00"),
             "{}",
             f[0].message()
+        );
+        // Every minute against once a day: the simulation is cut where the
+        // busy one stops, not taken for two starts in a row after it.
+        let c = compiled("UTC", Some("* * * * ? *"), Some("0 7 * * ? *"));
+        assert!(
+            check(&c, now).iter().all(|f| !matches!(
+                f,
+                Finding::InARow {
+                    action: Action::Start,
+                    ..
+                }
+            )),
+            "{:?}",
+            check(&c, now)
         );
         // Never again.
         let c = compiled("UTC", Some("0 19 * * ? 2020"), Some("0 7 * * ? *"));
