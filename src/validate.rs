@@ -623,7 +623,10 @@ fn schedule_rules(f: &mut Findings<'_>) {
         }
     };
     let mut compiled = schedule::Compiled {
-        timezone_name: String::new(),
+        timezone_name: f
+            .str_at("/schedule/timezone")
+            .unwrap_or_default()
+            .to_string(),
         tz,
         stop: None,
         start: None,
