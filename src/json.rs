@@ -29,6 +29,12 @@ pub struct PlanOutput<'a> {
     /// the command exits 1 when there are any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<crate::store::config::Refusal>,
+    /// The next scheduled stop and start of each selected workload with a
+    /// `schedule`, in its time zone and in UTC, and the first runs after its
+    /// zone's next daylight saving time change (absent when no selected
+    /// workload has a schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedules: Option<crate::schedule::ScheduleRuns>,
 }
 
 /// `tierctl run -o json`.

@@ -51,6 +51,10 @@
 //! - [`iam`]: the least-privilege IAM policy the specs need.
 //! - [`runner`]: the Lambda runner EventBridge Scheduler invokes;
 //!   [`runner::event`] is its event, the input `sync` writes on schedules.
+//! - [`schedule`]: EventBridge Scheduler's six-field cron, IANA time zones
+//!   (database compiled in) and when a schedule fires next, with AWS's
+//!   daylight saving time rules; what `validate` and `plan` say about
+//!   schedules. Pure: "now" is a parameter.
 //! - [`notify`]: the one SNS message per workload and run that needs a human.
 //! - [`report`]: plans and outcomes as text, markdown and step summaries;
 //!   [`mermaid`] draws a plan's waves for the pull request comment.
@@ -82,6 +86,7 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod spec;
 pub mod store;
 pub mod text;

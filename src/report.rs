@@ -530,3 +530,112 @@ impl crate::execute::Progress for TierProgress {
         }
     }
 }
+
+/// The "Schedules" section of `plan`'s text: each workload's next stop and
+/// start in its time zone and in UTC, and the first runs after its zone's
+/// next daylight saving time change. Empty without schedules.
+pub fn schedules_text(runs: Option<&crate::schedule::ScheduleRuns>, color: bool) -> String {
+    let Some(runs) = runs else {
+        return String::new();
+    };
+    let p = Paint(color);
+    let mut out = format!("\n{}", p.bold(format!("Schedules (from {})\n", runs.now)));
+    for w in &runs.workloads {
+        out.push_str(&format!(
+            "  {} ({})\n",
+            crate::text::plain(&w.workload),
+            w.timezone
+        ));
+        let width = w.actions.iter().map(|a| a.cron.len()).max().unwrap_or(0);
+        for a in &w.actions {
+            let profile = a
+                .profile
+                .as_deref()
+                .map(|p| format!(", profile {}", crate::text::plain(p)))
+                .unwrap_or_default();
+            let next = a
+                .next
+                .as_ref()
+                .map(|r| format!("next {}", r.text))
+                .unwrap_or_else(|| "never fires again".to_string());
+            out.push_str(&format!(
+                "    {:<5}  {:<width$}  {next}{profile}\n",
+                a.action.as_str(),
+                a.cron
+            ));
+        }
+        if let Some(change) = &w.change {
+            out.push_str(&format!(
+                "    time change {}; first runs after it:\n",
+                change.text
+            ));
+            for a in &w.actions {
+                let first = a
+                    .after_change
+                    .as_ref()
+                    .map(|r| r.text.clone())
+                    .unwrap_or_else(|| "none".to_string());
+                out.push_str(&format!("    {:<5}  {first}\n", a.action.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// The "Schedules" section of `plan`'s markdown (pull request comment).
+/// Empty without schedules.
+pub fn schedules_markdown(runs: Option<&crate::schedule::ScheduleRuns>) -> String {
+    use crate::text::{cell, code};
+    let Some(runs) = runs else {
+        return String::new();
+    };
+    let split = |r: &Option<crate::schedule::RunTime>| match r {
+        Some(r) => {
+            let (local, utc) = r.text.split_once(" = ").unwrap_or((&r.text, ""));
+            (local.to_string(), utc.to_string())
+        }
+        None => ("never fires again".to_string(), String::new()),
+    };
+    let mut out = format!(
+        "#### Schedules\n\nNext scheduled runs from {}; EventBridge Scheduler runs them in each workload's time zone.\n\n| workload | action | cron | time zone | next run (local) | next run (UTC) | first run after the time change |\n|---|---|---|---|---|---|---|\n",
+        runs.now
+    );
+    for w in &runs.workloads {
+        for a in &w.actions {
+            let (local, utc) = split(&a.next);
+            let after = match (&w.change, &a.after_change) {
+                (None, _) => "no change within 400 days".to_string(),
+                (Some(_), None) => "none".to_string(),
+                (Some(_), Some(r)) => r.text.clone(),
+            };
+            let action = match &a.profile {
+                Some(p) => format!("{} (profile {})", a.action.as_str(), code(p)),
+                None => a.action.as_str().to_string(),
+            };
+            out.push_str(&format!(
+                "| {} | {action} | {} | {} | {} | {} | {} |\n",
+                code(&w.workload),
+                code(&a.cron),
+                cell(&w.timezone),
+                cell(&local),
+                cell(&utc),
+                cell(&after)
+            ));
+        }
+    }
+    out.push('\n');
+    for w in &runs.workloads {
+        if let Some(change) = &w.change {
+            out.push_str(&format!(
+                "- {} ({}): time change {}\n",
+                code(&w.workload),
+                cell(&w.timezone),
+                cell(&change.text)
+            ));
+        }
+    }
+    if runs.workloads.iter().any(|w| w.change.is_some()) {
+        out.push('\n');
+    }
+    out
+}
