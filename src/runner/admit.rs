@@ -176,10 +176,7 @@ mod tests {
             stop: Some(T0),
             start: Some(T0 + 100),
         };
-        assert_eq!(
-            admit(&e, T0, &h),
-            Ok(Admission::Run { scheduled: None })
-        );
+        assert_eq!(admit(&e, T0, &h), Ok(Admission::Run { scheduled: None }));
     }
 
     #[test]
@@ -208,13 +205,19 @@ mod tests {
         assert!(why.starts_with("duplicate event"), "{why}");
         // The next day's stop runs.
         let next = ev(Action::Stop, Some("2026-03-03T19:00:00Z"));
-        assert!(matches!(admit(&next, T0 + 86_405, &h), Ok(Admission::Run { .. })));
+        assert!(matches!(
+            admit(&next, T0 + 86_405, &h),
+            Ok(Admission::Run { .. })
+        ));
         // A continuation is the runner's own: never gated, even when old.
         e.continuation = Some(super::super::event::Continuation {
             holder: "h".into(),
             invocation: 1,
         });
-        assert!(matches!(admit(&e, T0 + 5000, &h), Ok(Admission::Run { .. })));
+        assert!(matches!(
+            admit(&e, T0 + 5000, &h),
+            Ok(Admission::Run { .. })
+        ));
     }
 
     #[test]

@@ -113,8 +113,7 @@ impl RunnerConfig {
                 region: get("TIERCTL_DYNAMODB_REGION"),
                 workload_table: get("TIERCTL_WORKLOAD_TABLE")
                     .unwrap_or_else(|| "WorkloadSpecification".into()),
-                tier_table: get("TIERCTL_TIER_TABLE")
-                    .unwrap_or_else(|| "TierSpecification".into()),
+                tier_table: get("TIERCTL_TIER_TABLE").unwrap_or_else(|| "TierSpecification".into()),
             },
             lock_table: get("TIERCTL_LOCK_TABLE").unwrap_or_else(|| "TierctlLocks".into()),
             margin: Duration::from_secs(margin),
@@ -340,14 +339,9 @@ pub async fn handle(
         holder: event.continuation.as_ref().map(|c| c.holder.clone()),
         keep_when_interrupted: may_continue,
     };
-    let done = crate::pipeline::run::run_with(
-        session,
-        request,
-        Arc::new(LogHooks),
-        cancel,
-        handover,
-    )
-    .await;
+    let done =
+        crate::pipeline::run::run_with(session, request, Arc::new(LogHooks), cancel, handover)
+            .await;
     timer.abort();
     let outcome = done.map_err(pipeline)?;
     let doc_of = |runner: Value| -> Value {

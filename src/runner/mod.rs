@@ -96,8 +96,8 @@ async fn serve(config: RunnerConfig) -> Result<(), lambda_runtime::Error> {
 /// Logs on stderr, plain (CloudWatch), `RUST_LOG` or info for tierctl.
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("warn,tierctl=info"));
+    let filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("warn,tierctl=info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -16,7 +16,9 @@ use crate::support::{repo_root, run, tierctl};
 /// Every IAM action the code can need: the catalogue of AWS calls.
 fn code_actions() -> Vec<&'static str> {
     // The runner's self-invocation is its execution role's (see catalogue::command_actions).
-    tierctl::aws::catalogue::command_actions().into_iter().collect()
+    tierctl::aws::catalogue::command_actions()
+        .into_iter()
+        .collect()
 }
 
 /// The IAM actions that authorise one logged call.

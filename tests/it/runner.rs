@@ -172,7 +172,12 @@ fn lease_puts(emu: &Emulator) -> Vec<String> {
     emu.calls("service=dynamodb&action=PutItem")
         .iter()
         .filter(|c| c["params"]["TableName"] == "TierctlLocks" && c["status"] == 200)
-        .map(|c| c["params"]["Item"]["Holder"]["S"].as_str().unwrap().to_string())
+        .map(|c| {
+            c["params"]["Item"]["Holder"]["S"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -207,7 +212,12 @@ fn a_stop_event_stops_the_fleet_and_a_duplicate_is_harmless() {
     let at = now() - 5;
     let got = invoke(&shop.emu, scheduled("stop", at), None, 1, 90);
     let first = &got[0];
-    assert_eq!(first["status"], "response", "{first:#}\n{}", runner.stderr());
+    assert_eq!(
+        first["status"],
+        "response",
+        "{first:#}\n{}",
+        runner.stderr()
+    );
     let doc = &first["body"];
     // The same outcome `tierctl run stop Shop --from dynamodb` reports: web[0] keeps its override file.
     assert_eq!(doc["exitCode"], 3, "{doc:#}");
@@ -322,6 +332,7 @@ fn a_run_past_its_deadline_continues_in_new_invocations_and_ends_as_one_run() {
         // Every invocation answers before its deadline.
         assert_eq!(r["lateMs"], 0, "{r:#}");
     }
+    eprintln!("split run: {} invocations", got.len());
     let (last, parts) = got.split_last().unwrap();
     for r in parts {
         let next = &r["body"]["runner"]["continuedAs"];
@@ -340,23 +351,36 @@ fn a_run_past_its_deadline_continues_in_new_invocations_and_ends_as_one_run() {
     // The continuations went through Lambda's Invoke.
     let invokes = split.emu.calls("service=lambda&action=Invoke");
     assert_eq!(invokes.len(), got.len() - 1);
-    // Stop order kept across invocations: db only once app is stopped.
-    let app_done = split
-        .emu
-        .calls("service=ec2&action=StopInstances")
-        .iter()
-        .filter(|c| c["status"] == 200)
-        .count();
-    assert!(app_done >= 2, "web, app, db each stopped once");
+    // Stop order kept across invocations: each tier stopped once, and db
+    // only after app's synchronous stop completed (4 s), in a later invocation.
+    let stops = split.calls("StopInstances");
+    assert_eq!(stops.len(), 3, "web, app, db, once each: {stops:?}");
+    let at = |ids: &[String]| {
+        stops
+            .iter()
+            .find(|(_, c)| c.iter().any(|i| ids.contains(i)))
+            .map(|(t, _)| *t)
+            .unwrap()
+    };
+    assert!(at(&split.web) < at(&split.app));
+    assert!(at(&split.db) - at(&split.app) >= 4.0, "{stops:?}");
 
     // The same stop in one go (one long invocation) ends in the same state.
     let whole = Shop::new(2, "running");
     whole.emu.transitions(4000, 4000);
     let (code, _, err) = whole.tierctl(&["sync"]);
     assert_eq!(code, 0, "{err}");
-    let one = Runner::start(&whole.emu, &[("TIERCTL_RUNNER_DEADLINE_MARGIN_SECONDS", "2")]);
+    let one = Runner::start(
+        &whole.emu,
+        &[("TIERCTL_RUNNER_DEADLINE_MARGIN_SECONDS", "2")],
+    );
     let got = invoke(&whole.emu, scheduled("stop", now()), None, 1, 120);
-    assert_eq!(got.as_array().unwrap().len(), 1, "{got:#}\n{}", one.stderr());
+    assert_eq!(
+        got.as_array().unwrap().len(),
+        1,
+        "{got:#}\n{}",
+        one.stderr()
+    );
     assert_eq!(got[0]["body"]["exitCode"], 3);
     assert_eq!(states_by_tier(&split), states_by_tier(&whole));
     assert_eq!(
@@ -390,7 +414,10 @@ fn a_run_that_needs_too_many_invocations_fails_loudly_and_releases_its_lease() {
     assert_eq!(got[0]["status"], "response", "{got:#}\n{}", runner.stderr());
     assert_eq!(got[1]["status"], "error", "{got:#}");
     let message = got[1]["body"]["errorMessage"].as_str().unwrap();
-    assert!(message.contains("not finished after 2 invocations"), "{message}");
+    assert!(
+        message.contains("not finished after 2 invocations"),
+        "{message}"
+    );
     assert!(!lock_items(&shop.emu).contains_key("Shop"), "released");
     assert_eq!(runner.json_lines().len(), 2);
 }
