@@ -49,8 +49,11 @@
 //!   sends and collects. `store::document` decides whether `sync` writes the
 //!   document; `aws::catalogue` lists every AWS call (the IAM policy's source).
 //! - [`iam`]: the least-privilege IAM policy the specs need.
-//! - [`runner`]: the Lambda runner EventBridge Scheduler invokes;
-//!   [`runner::event`] is its event, the input `sync` writes on schedules.
+//! - [`runner`]: the Lambda runner EventBridge Scheduler invokes (the
+//!   `tierctl` binary started as `bootstrap`): [`runner::event`] is its
+//!   event, the input `sync` writes on schedules; [`runner::admit`] drops
+//!   stale, duplicate and superseded events; [`runner::handle`] runs the
+//!   pipeline, stops before the deadline and continues in a new invocation.
 //! - [`notify`]: the one SNS message per workload and run that needs a human.
 //! - [`report`]: plans and outcomes as text, markdown and step summaries;
 //!   [`mermaid`] draws a plan's waves for the pull request comment.
