@@ -14,6 +14,7 @@ use super::event::{Continuation, RunnerEvent};
 use crate::Tables;
 use crate::aws::AwsError;
 use crate::execute::{Options, Outcome, Progress};
+use crate::json::{RunnerInfo, RunnerOutput, RunnerRecorded};
 use crate::pipeline::config::{Selection, Source};
 use crate::pipeline::lease;
 use crate::pipeline::run::{Handover, RunHooks, RunRequest, Target};
@@ -229,12 +230,15 @@ fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
-/// Prints the document as one JSON line on stdout (CloudWatch keeps it as one event).
-pub fn log_line(doc: &Value) {
+/// Prints the document as one JSON line on stdout (CloudWatch keeps it as
+/// one event) and returns it as the response.
+fn log_line(doc: &RunnerOutput<'_>) -> Value {
     use std::io::Write;
+    let value = serde_json::to_value(doc).unwrap_or_else(|e| json!({"error": e.to_string()}));
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{doc}");
+    let _ = writeln!(out, "{value}");
     let _ = out.flush();
+    value
 }
 
 /// Handles one event; returns the document logged and answered.
@@ -250,11 +254,15 @@ pub async fn handle(
         source: Box::new(e),
     };
     let number = event.continuation.as_ref().map_or(0, |c| c.invocation);
-    let mut runner = json!({
-        "requestId": invocation.request_id,
-        "event": event,
-        "invocation": number,
-    });
+    let mut runner = RunnerInfo {
+        request_id: invocation.request_id.clone(),
+        event: event.clone(),
+        invocation: number,
+        skipped: None,
+        continued_as: None,
+        recorded: None,
+        error: None,
+    };
 
     // Admission: stale, duplicate, superseded (read before anything is locked).
     let (db, _) = session
@@ -283,10 +291,14 @@ pub async fn handle(
     let scheduled = match admit::admit(&event, now_secs(), &handled)? {
         Admission::Skip(why) => {
             tracing::warn!(workload = %event.workload, "skipped: {why}");
-            runner["skipped"] = Value::String(why);
-            let doc = json!({"version": crate::json::VERSION, "runner": runner});
-            log_line(&doc);
-            return Ok(doc);
+            runner.skipped = Some(why);
+            return Ok(log_line(&RunnerOutput {
+                version: crate::json::VERSION,
+                plan: None,
+                report: None,
+                exit_code: None,
+                runner,
+            }));
         }
         Admission::Run { scheduled } => scheduled,
     };
@@ -344,22 +356,22 @@ pub async fn handle(
             .await;
     timer.abort();
     let outcome = done.map_err(pipeline)?;
-    let doc_of = |runner: Value| -> Value {
-        let mut doc = serde_json::to_value(crate::json::RunOutput {
-            version: crate::json::VERSION,
-            plan: &outcome.plan,
-            report: &outcome.report,
-            exit_code: outcome.exit.code(),
-        })
-        .unwrap_or_else(|e| json!({"error": e.to_string()}));
-        doc["runner"] = runner;
-        doc
+    let doc_of = |runner: RunnerInfo| RunnerOutput {
+        version: crate::json::VERSION,
+        plan: Some(&outcome.plan),
+        report: Some(&outcome.report),
+        exit_code: Some(outcome.exit.code()),
+        runner,
     };
 
     if outcome.report.interrupted && fired.load(Ordering::SeqCst) {
         if !outcome.lease_kept {
-            let doc = doc_of(runner);
-            log_line(&doc);
+            runner.error = Some(format!(
+                "not finished after {} invocations (TIERCTL_RUNNER_MAX_CONTINUATIONS={})",
+                number + 1,
+                config.max_continuations
+            ));
+            log_line(&doc_of(runner));
             return Err(RunnerError::TooManyContinuations {
                 workload: event.workload.clone(),
                 action: event.action.as_str(),
@@ -384,7 +396,7 @@ pub async fn handle(
             {
                 tracing::warn!("releasing the kept lease: {r}; it expires by itself");
             }
-            runner["error"] = Value::String(e.to_string());
+            runner.error = Some(e.to_string());
             log_line(&doc_of(runner));
             return Err(RunnerError::Continue {
                 workload: event.workload.clone(),
@@ -396,17 +408,19 @@ pub async fn handle(
             "continued in invocation {} of the run (same lease holder)",
             number + 1
         );
-        runner["continuedAs"] = serde_json::to_value(&next).unwrap_or(Value::Null);
-        let doc = doc_of(runner);
-        log_line(&doc);
-        return Ok(doc);
+        runner.continued_as = Some(next);
+        return Ok(log_line(&doc_of(runner)));
     }
 
     if let (Some(at), false) = (scheduled, outcome.report.interrupted) {
         let attr = record_attribute(event.action);
         match db.raise_number(&config.lock_table, &item, attr, at).await {
             Ok(_) => {
-                runner["recorded"] = json!({"item": item, "attribute": attr, "scheduledAt": at});
+                runner.recorded = Some(RunnerRecorded {
+                    item: item.clone(),
+                    attribute: attr.to_string(),
+                    scheduled_at: at,
+                });
             }
             Err(e) => tracing::warn!(
                 "lease table {}, item {item}: recording the handled event: {e}; a duplicate of it would run again (harmlessly: the re-plan finds nothing to do)",
@@ -414,9 +428,7 @@ pub async fn handle(
             ),
         }
     }
-    let doc = doc_of(runner);
-    log_line(&doc);
-    Ok(doc)
+    Ok(log_line(&doc_of(runner)))
 }
 
 /// Progress and refusals go to the log (stderr: CloudWatch).

@@ -249,6 +249,7 @@ fn a_stop_event_stops_the_fleet_and_a_duplicate_is_harmless() {
     let got = invoke(&shop.emu, scheduled("stop", at), None, 2, 60);
     let second = &got[1];
     assert_eq!(second["status"], "response", "{second:#}");
+    crate::support::assert_conforms("runner-output", &second["body"]);
     let why = second["body"]["runner"]["skipped"].as_str().unwrap();
     assert!(why.starts_with("duplicate event"), "{why}");
     assert_eq!(shop.calls("StopInstances").len(), stops, "nothing called");
@@ -270,8 +271,9 @@ fn a_stop_event_stops_the_fleet_and_a_duplicate_is_harmless() {
     assert_eq!(shop.states(), states);
 }
 
-/// The response is the `run -o json` document (plus the `runner` object).
+/// The response is the `run -o json` document plus the `runner` object.
 fn tierctl_conforms_to_run_output(doc: &Value) {
+    crate::support::assert_conforms("runner-output", doc);
     let mut plain = doc.clone();
     plain.as_object_mut().unwrap().remove("runner");
     crate::support::assert_conforms("run-output", &plain);
