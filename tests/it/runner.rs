@@ -423,3 +423,35 @@ fn a_run_that_needs_too_many_invocations_fails_loudly_and_releases_its_lease() {
     assert!(!lock_items(&shop.emu).contains_key("Shop"), "released");
     assert_eq!(runner.json_lines().len(), 2);
 }
+
+#[test]
+fn a_continuation_that_cannot_be_queued_releases_the_lease_and_fails() {
+    let shop = Shop::new(1, "running");
+    shop.emu.transitions(30_000, 30_000);
+    let (code, _, err) = shop.tierctl(&["sync"]);
+    assert_eq!(code, 0, "{err}");
+    shop.emu
+        .admin("POST", "lambda/config", Some(json!({"timeoutMs": 4000})));
+    shop.emu
+        .fault(json!({"service": "lambda", "action": "Invoke",
+        "error": "TooManyRequestsException", "status": 429, "times": -1}));
+    let runner = Runner::start(
+        &shop.emu,
+        &[("TIERCTL_RUNNER_DEADLINE_MARGIN_SECONDS", "2")],
+    );
+    let got = invoke(&shop.emu, scheduled("stop", now()), None, 1, 60);
+    assert_eq!(got[0]["status"], "error", "{got:#}\n{}", runner.stderr());
+    let message = got[0]["body"]["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("could not continue the run in a new invocation"),
+        "{message}"
+    );
+    assert!(!lock_items(&shop.emu).contains_key("Shop"), "released");
+    let lines = runner.json_lines();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0]["runner"]["error"].is_string(), "{:#}", lines[0]);
+    assert!(
+        !lock_items(&shop.emu).contains_key("runner#Shop"),
+        "an unfinished run is not recorded as handled"
+    );
+}

@@ -107,6 +107,15 @@ class LambdaRuntimeTest(unittest.TestCase):
         with self.assertRaises(ClientError):
             lam.invoke(FunctionName="tierctl-runner", Payload=b"{}")
 
+    def test_an_injected_invoke_fault_has_lambdas_error_shape(self):
+        base.admin("POST", "faults", {"service": "lambda", "action": "Invoke",
+                                      "error": "ServiceException", "status": 500})
+        lam = base.client("lambda")
+        with self.assertRaises(ClientError) as caught:
+            lam.invoke(FunctionName="tierctl-runner", InvocationType="Event", Payload=b"{}")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ServiceException")
+        self.assertEqual(base.admin("GET", "lambda/results")["pending"], 0)
+
     def test_a_reset_empties_the_queue(self):
         base.admin("POST", "lambda/invocations", {"event": {}})
         base.admin("POST", "reset")
