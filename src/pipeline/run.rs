@@ -77,6 +77,9 @@ pub struct RunOutcome {
     pub holder: Option<String>,
     /// The leases were kept for a continuation ([`Handover::keep_when_interrupted`]).
     pub lease_kept: bool,
+    /// Selected workloads that were not run: their lock (or an instance of
+    /// theirs) was held by another run, or their configuration was invalid.
+    pub not_run: BTreeSet<String>,
 }
 
 /// How a run split across Lambda invocations hands its leases on. The
@@ -325,6 +328,11 @@ pub async fn run_with<H: RunHooks>(
         });
     }
     let exit = exit_for(&report, !refused.is_empty() || !invalid.is_empty());
+    let not_run = refused
+        .keys()
+        .cloned()
+        .chain(invalid.iter().map(|r| r.spec_name.clone()))
+        .collect();
     Ok(RunOutcome {
         plan,
         specs: selected,
@@ -332,6 +340,7 @@ pub async fn run_with<H: RunHooks>(
         exit,
         holder,
         lease_kept: keep,
+        not_run,
     })
 }
 

@@ -197,6 +197,15 @@ pub enum RunnerError {
         /// The bound.
         max: u32,
     },
+    /// The workload was not run: another run holds its lock, or its
+    /// configuration in the tables is invalid (Lambda retries the event).
+    #[error("workload {workload}: not run: {why}")]
+    NotRun {
+        /// The workload.
+        workload: String,
+        /// The report's reason.
+        why: String,
+    },
     /// The continuation could not be queued.
     #[error(
         "workload {workload}: could not continue the run in a new invocation ({source}); its lease was released, the run is unfinished"
@@ -410,6 +419,22 @@ pub async fn handle(
         );
         runner.continued_as = Some(next);
         return Ok(log_line(&doc_of(runner)));
+    }
+
+    if outcome.not_run.contains(&event.workload) {
+        let why = outcome
+            .report
+            .workloads
+            .iter()
+            .find(|w| w.name == event.workload)
+            .and_then(|w| w.skipped.clone())
+            .unwrap_or_else(|| "refused".into());
+        runner.error = Some(why.clone());
+        log_line(&doc_of(runner));
+        return Err(RunnerError::NotRun {
+            workload: event.workload.clone(),
+            why,
+        });
     }
 
     if let (Some(at), false) = (scheduled, outcome.report.interrupted) {

@@ -455,3 +455,67 @@ fn a_continuation_that_cannot_be_queued_releases_the_lease_and_fails() {
         "an unfinished run is not recorded as handled"
     );
 }
+
+#[test]
+fn an_event_for_a_workload_another_run_holds_fails_and_is_not_recorded() {
+    let shop = Shop::new(1, "running");
+    let (code, _, err) = shop.tierctl(&["sync"]);
+    assert_eq!(code, 0, "{err}");
+    // Another run (say, `tierctl run start` in CI) holds the workload's lease.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, AttributeValue as V, BillingMode, KeySchemaElement, KeyType,
+            ScalarAttributeType,
+        };
+        let db = aws_sdk_dynamodb::Client::new(&shop.emu.sdk_config().await);
+        db.create_table()
+            .table_name("TierctlLocks")
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("LockId")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("LockId")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        db.put_item()
+            .table_name("TierctlLocks")
+            .item("LockId", V::S("Shop".into()))
+            .item("Holder", V::S("GitHub Actions run 7 of acme/fleet".into()))
+            .item("AcquiredAt", V::N(now().to_string()))
+            .item("ExpiresAt", V::N((now() + 600).to_string()))
+            .send()
+            .await
+            .unwrap();
+    });
+    let runner = Runner::start(&shop.emu, &[]);
+    let got = invoke(&shop.emu, scheduled("stop", now()), None, 1, 60);
+    assert_eq!(got[0]["status"], "error", "{got:#}\n{}", runner.stderr());
+    let message = got[0]["body"]["errorMessage"].as_str().unwrap();
+    assert!(message.contains("another run holds its lock"), "{message}");
+    assert!(shop.calls("StopInstances").is_empty());
+    let items = lock_items(&shop.emu);
+    assert_eq!(
+        items["Shop"]["Holder"], "GitHub Actions run 7 of acme/fleet",
+        "the other run's lease is untouched"
+    );
+    assert!(
+        !items.contains_key("runner#Shop"),
+        "not run, so not recorded: Lambda's retry runs it"
+    );
+    assert_eq!(runner.json_lines().len(), 1);
+}
