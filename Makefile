@@ -14,7 +14,7 @@ CARGO ?= cargo
 TIERCTL := $(or $(CARGO_TARGET_DIR),target)/debug/tierctl
 
 
-.PHONY: man completions test-tools
+.PHONY: man completions test-tools lambda-zip
 .PHONY: help venv build test test-rust test-emulator test-workflows demo lint fmt bench clean
 
 help: ## List the targets
@@ -67,6 +67,12 @@ lint: ## cargo fmt --check, clippy -D warnings, actionlint on the workflows
 
 bench: venv build ## Benchmarks against the emulator: AWS calls and wall time of sync, plan, override checks and runs
 	$(VENV_PY) tests/bench/bench.py --tierctl $(TIERCTL)
+
+lambda-zip: ## The Lambda runner zip for this machine (target/lambda/): a release build, packaged as `bootstrap`
+	$(CARGO) build --release --locked
+	.github/scripts/package-lambda.sh "$$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)" \
+	  "$$(uname -m | sed 's/^arm64$$/aarch64/')-unknown-linux-gnu" target/release/tierctl target/lambda
+	@echo "note: linked against this machine's glibc; provided.al2023 has 2.34 (the release zips are built for it)"
 
 man: build ## Man pages (one per command) into target/man/man1
 	$(TIERCTL) man --out target/man/man1

@@ -165,6 +165,63 @@ pub struct PolicyStatement {
         Option<std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
 }
 
+/// The Lambda runner's response, also logged as one JSON line: the
+/// `run -o json` document (without `plan`, `report` and `exitCode` when the
+/// event was not run) and what the runner did with the event.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerOutput<'a> {
+    /// [`VERSION`].
+    pub version: u32,
+    /// The plan executed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<&'a Plan>,
+    /// Every instance's outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<&'a RunReport>,
+    /// The exit code `tierctl run` would have given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
+    /// The invocation.
+    pub runner: RunnerInfo,
+}
+
+/// What the runner did with one invocation's event.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerInfo {
+    /// Lambda's request id.
+    pub request_id: String,
+    /// The event as received.
+    pub event: crate::runner::event::RunnerEvent,
+    /// 0 for the first invocation of a run, then 1, 2... for its continuations.
+    pub invocation: u32,
+    /// Why the event was not run (`stale event: ...`, `duplicate event: ...`, `superseded: ...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// The event of the invocation that continues this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continued_as: Option<crate::runner::event::RunnerEvent>,
+    /// The handled event recorded in the lease table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<RunnerRecorded>,
+    /// Why the invocation failed after the run (it answers with an error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The runner's record of a handled scheduled event.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerRecorded {
+    /// The lease table item (`runner#<workload>`).
+    pub item: String,
+    /// `StopScheduledAt` or `StartScheduledAt`.
+    pub attribute: String,
+    /// The event's `scheduledTime`, seconds since the epoch.
+    pub scheduled_at: i64,
+}
+
 /// A generated schema: its file name under `schema/` and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaFile {
@@ -209,6 +266,11 @@ pub fn schemas() -> Vec<SchemaFile> {
             name: "cycle-output.schema.json",
             about: "`run cycle -o json`",
             text: text_of(schemars::schema_for!(CycleOutput<'static>)),
+        },
+        SchemaFile {
+            name: "runner-output.schema.json",
+            about: "the Lambda runner's response and JSON log line",
+            text: text_of(schemars::schema_for!(RunnerOutput<'static>)),
         },
         SchemaFile {
             name: "iam-policy-output.schema.json",

@@ -49,8 +49,11 @@
 //!   sends and collects. `store::document` decides whether `sync` writes the
 //!   document; `aws::catalogue` lists every AWS call (the IAM policy's source).
 //! - [`iam`]: the least-privilege IAM policy the specs need.
-//! - [`runner`]: the Lambda runner EventBridge Scheduler invokes;
-//!   [`runner::event`] is its event, the input `sync` writes on schedules.
+//! - [`runner`]: the Lambda runner EventBridge Scheduler invokes (the
+//!   `tierctl` binary started as `bootstrap`): [`runner::event`] is its
+//!   event, the input `sync` writes on schedules; [`runner::admit`] drops
+//!   stale, duplicate and superseded events; [`runner::handle`] runs the
+//!   pipeline, stops before the deadline and continues in a new invocation.
 //! - [`schedule`]: EventBridge Scheduler's six-field cron, IANA time zones
 //!   (database compiled in) and when a schedule fires next, with AWS's
 //!   daylight saving time rules; what `validate` and `plan` say about

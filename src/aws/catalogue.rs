@@ -29,6 +29,8 @@ pub enum Resource {
     Key,
     /// No resource-level permissions: `*`, limited to the regions.
     Unscoped,
+    /// The Lambda runner function itself (it invokes itself to continue a run).
+    RunnerFunction,
 }
 
 impl Resource {
@@ -44,6 +46,7 @@ impl Resource {
             Resource::Bucket => "the specs' output buckets",
             Resource::Key => "KMS keys (`*` in the workloads' regions)",
             Resource::Unscoped => "`*` (workloads' regions)",
+            Resource::RunnerFunction => "the runner function itself",
         }
     }
 }
@@ -435,6 +438,16 @@ pub const CALLS: &[Call] = &[
         &[],
         "sync",
     ),
+    // Lambda: the runner continues a run in a new invocation of itself.
+    call(
+        "lambda",
+        "Invoke",
+        "invoke",
+        &["lambda:InvokeFunction"],
+        R::RunnerFunction,
+        &[],
+        "the Lambda runner (continuation)",
+    ),
 ];
 
 /// The IAM actions of the calls on `resource` (all calls when `None`), sorted.
@@ -442,6 +455,17 @@ pub fn actions(resource: Option<Resource>) -> BTreeSet<&'static str> {
     CALLS
         .iter()
         .filter(|c| resource.is_none_or(|r| c.resource == r))
+        .flat_map(|c| c.actions.iter().copied())
+        .collect()
+}
+
+/// The IAM actions of the commands' calls: every call but the Lambda
+/// runner's own (on [`Resource::RunnerFunction`], which only the runner's
+/// execution role needs), sorted.
+pub fn command_actions() -> BTreeSet<&'static str> {
+    CALLS
+        .iter()
+        .filter(|c| c.resource != Resource::RunnerFunction)
         .flat_map(|c| c.actions.iter().copied())
         .collect()
 }

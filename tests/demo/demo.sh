@@ -9,7 +9,9 @@ PY=${TIERCTL_EMULATOR_PYTHON:-.venv/bin/python}
 SPECS=${SPECS:-workloads}
 work=$(mktemp -d)
 emulator_pid=""
+runner_pid=""
 cleanup() {
+  if [ -n "$runner_pid" ]; then kill "$runner_pid" 2>/dev/null || true; wait "$runner_pid" 2>/dev/null || true; fi
   if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -91,4 +93,41 @@ PY
 run --specs "$SPECS" import --all --out "$work/imported"
 step "cat imported/WinReporting.yaml   # the tables, back as a spec"
 cat "$work/imported/WinReporting.yaml"
-printf '\ndemo finished: validate, sync, plan, run stop, run start (profile performant), import, against the local emulator\n' >&2
+# The Lambda runner: tierctl started as `bootstrap` (as Lambda's provided.al2023
+# runtime starts it) serves the emulator's Lambda Runtime API; one scheduled
+# stop event, as EventBridge Scheduler sends it, runs what
+# `tierctl run stop WinReporting --from dynamodb` runs.
+runner_started=$EPOCHREALTIME
+step "bootstrap   # tierctl as the Lambda runner, one scheduled stop of WinReporting through the Runtime API"
+(AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" AWS_LAMBDA_FUNCTION_NAME=tierctl-runner \
+  AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 \
+  exec -a bootstrap "$TIERCTL") >"$work/runner.out" 2>"$work/runner.err" &
+runner_pid=$!
+"$PY" - "$port" "$work/runner.out" <<'PY'
+import datetime, json, sys, urllib.request
+port, out = sys.argv[1], sys.argv[2]
+def admin(path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/_tierctl/{path}", data=data,
+                                 method="POST" if data else "GET")
+    return json.load(urllib.request.urlopen(req, timeout=90))
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+event = {"action": "stop", "workload": "WinReporting", "scheduledTime": now, "maxAgeSeconds": 3600}
+print("event:", json.dumps(event), file=sys.stderr)
+admin("lambda/invocations", {"event": event})
+results = admin("lambda/results?count=1&timeoutMs=60000")["results"]
+if not results or results[0]["status"] != "response":
+    sys.exit(f"the runner did not answer: {results}")
+doc = results[0]["body"]
+for w in doc["report"]["workloads"]:
+    states = sorted({o["status"] for o in w["outcomes"]})
+    print(f"runner: workload {w['name']}: {len(w['outcomes'])} instances, {', '.join(states)}", file=sys.stderr)
+print(f"runner: exit code {doc['exitCode']}; the report, also logged as one JSON line on stdout "
+      f"({len(open(out).read().splitlines())} line)", file=sys.stderr)
+if doc["exitCode"] != 3:  # as `run stop`: a guest kept its instance running (override file)
+    sys.exit("expected exit code 3")
+PY
+kill "$runner_pid" 2>/dev/null || true; wait "$runner_pid" 2>/dev/null || true; runner_pid=""
+awk -v a="$runner_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "runner step: %.1f s\n", b - a }' >&2
+
+printf '\ndemo finished: validate, sync, plan, run stop, run start (profile performant), import, one Lambda runner invocation, against the local emulator\n' >&2

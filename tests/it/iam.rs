@@ -15,7 +15,10 @@ use crate::support::{repo_root, run, tierctl};
 /// (lease renewal after 30 s, cancelling unanswered checks, creating topics...).
 /// Every IAM action the code can need: the catalogue of AWS calls.
 fn code_actions() -> Vec<&'static str> {
-    tierctl::aws::catalogue::actions(None).into_iter().collect()
+    // The runner's self-invocation is its execution role's (see catalogue::command_actions).
+    tierctl::aws::catalogue::command_actions()
+        .into_iter()
+        .collect()
 }
 
 /// The IAM actions that authorise one logged call.

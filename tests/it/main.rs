@@ -17,6 +17,7 @@ mod ownership;
 mod plan;
 mod reshape;
 mod run;
+mod runner;
 mod saved_plan;
 mod schedule_spec;
 mod schema;

@@ -23,6 +23,7 @@ _ATTEMPT = re.compile(r"attempt=(\d+)")
 _EC2_QUERY = {"ec2"}
 _AWS_JSON = {"dynamodb": "1.0", "ssm": "1.1"}
 _REST_XML = {"s3"}
+_REST_JSON = {"lambda"}
 
 _QUERY_NAMESPACES = {
     "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
@@ -225,6 +226,14 @@ def error_response(service, protocol, code, message, status=400):
             ("x-amzn-ErrorType", code),
         ]
         return status, headers, json.dumps(payload).encode("utf-8")
+    if service in _REST_JSON:
+        headers = [
+            ("Content-Type", "application/json"),
+            ("x-amzn-RequestId", request_id),
+            ("x-amzn-ErrorType", code),
+        ]
+        return status, headers, json.dumps({"Type": "User" if status < 500 else "Service",
+                                            "message": message or ""}).encode("utf-8")
     if protocol == "rest-xml" or service in _REST_XML:
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

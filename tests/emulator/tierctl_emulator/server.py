@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from . import ec2_filters  # noqa: F401  (patches moto: EC2 filter wildcards and escapes as AWS)
 from . import dynamodb_fast  # noqa: F401  (patches moto: transaction rollback snapshots cost what they touch)
 from . import target_health  # noqa: F401  (patches moto: steerable ELBv2 target health)
-from . import admin, ec2_describe
+from . import admin, ec2_describe, lambda_runtime
 from .calls import CallLog
 from .ec2_realism import Ec2Realism
 from .faults import FaultRules, SlowRules
@@ -38,6 +38,7 @@ class Emulator:
         self.slow = SlowRules()
         self.ec2 = Ec2Realism()
         self.ssm = SsmGuests()
+        self.lambda_runtime = lambda_runtime.LambdaRuntime()
         # moto's DynamoDB backend is not thread-safe (concurrent transactions
         # fail with "dictionary changed size during iteration"); AWS is, so
         # DynamoDB calls are serialised here, after any artificial latency.
@@ -49,6 +50,7 @@ class Emulator:
             moto_api_backend.reset()
             self.ec2.reset()
             self.ssm.reset()
+            self.lambda_runtime.reset()
             self.faults.reset()
             self.faults.reset_stats()
             self.slow.reset()
@@ -79,8 +81,14 @@ class Emulator:
             status, headers, out = admin.handle(self, environ["REQUEST_METHOD"], path,
                                                 environ.get("QUERY_STRING", ""), body)
             return self._send(start_response, status, headers, out)
+        if path.startswith(lambda_runtime.RUNTIME_PREFIX):
+            status, headers, out = self.lambda_runtime.handle(
+                environ["REQUEST_METHOD"], path, _headers(environ), body)
+            return self._send(start_response, status, headers, out)
         started = time.time()
         req = parse_request(environ, body)
+        if req.service == "lambda" and lambda_runtime.invoke_path(path):
+            req.action = "Invoke"
         self.ec2.tick()
         self.ssm.tick()
         delay = self.slow.delay_seconds(req)
@@ -99,6 +107,8 @@ class Emulator:
                     fast=self.ec2.fast_describe)
             elif req.service == "ssm":
                 response = self.ssm.handle(req)
+            elif req.action == "Invoke" and req.service == "lambda":
+                response = self.lambda_runtime.invoke(_headers(environ), body)
             if response is None and req.service == "dynamodb":
                 with self.dynamodb_lock:
                     response = self._moto(environ)
@@ -139,6 +149,14 @@ class Emulator:
             headers.append(("Content-Length", str(len(out))))
         start_response(f"{status} {reason}", headers)
         return [out]
+
+
+def _headers(environ):
+    """The request's headers, lower-case names."""
+    out = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        out["content-type"] = environ["CONTENT_TYPE"]
+    return out
 
 
 def _with_form_body(environ, params):
