@@ -12,6 +12,7 @@ pub mod ec2;
 pub mod effects;
 pub mod elb;
 pub mod s3;
+pub mod scheduler;
 pub mod sns;
 pub mod ssm;
 pub mod throttle;
