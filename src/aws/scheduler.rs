@@ -78,11 +78,7 @@ fn build_error(call: &str, name: &str, e: impl std::fmt::Display) -> AwsError {
 }
 
 /// An SDK error of `call` on schedule (or group) `name`, the name in the message.
-fn named<E, R>(
-    call: &str,
-    name: &str,
-    e: aws_sdk_scheduler::error::SdkError<E, R>,
-) -> AwsError
+fn named<E, R>(call: &str, name: &str, e: aws_sdk_scheduler::error::SdkError<E, R>) -> AwsError
 where
     E: aws_sdk_scheduler::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -259,9 +255,8 @@ impl Scheduler {
         d: &Definition,
         call: &str,
     ) -> Result<(FlexibleTimeWindow, Target, ScheduleState), AwsError> {
-        let mut window = FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::from(
-            d.flexible_window.as_str(),
-        ));
+        let mut window = FlexibleTimeWindow::builder()
+            .mode(FlexibleTimeWindowMode::from(d.flexible_window.as_str()));
         if let Some(m) = d.flexible_window_minutes {
             window = window.maximum_window_in_minutes(m);
         }

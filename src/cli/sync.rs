@@ -120,11 +120,17 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 }
             }
             if let Some(s) = &prepared.schedules {
-                text.push_str(&schedules::text(&s.plan, global.color && format != Format::Markdown));
+                text.push_str(&schedules::text(
+                    &s.plan,
+                    global.color && format != Format::Markdown,
+                ));
             }
             text
         };
-        let schedules_json = prepared.schedules.as_ref().map(|s| schedules::json(&s.plan));
+        let schedules_json = prepared
+            .schedules
+            .as_ref()
+            .map(|s| schedules::json(&s.plan));
         if args.check {
             if format == Format::Json {
                 let doc = SyncOutput {
@@ -253,7 +259,10 @@ fn schedule_lines(out: &mut impl Write, synced: &pipeline_sync::Synced) -> std::
         return Ok(());
     };
     if s.written.is_empty() && s.failed.is_empty() && !s.created_group {
-        return writeln!(out, "No schedule changes: EventBridge Scheduler matches the YAML.");
+        return writeln!(
+            out,
+            "No schedule changes: EventBridge Scheduler matches the YAML."
+        );
     }
     writeln!(
         out,

@@ -117,20 +117,19 @@ pub async fn apply(
         out.created_group = true;
         tracing::info!(group = GROUP, "created schedule group");
     }
-    let results: Vec<(String, Result<(), AwsError>)> = stream::iter(
-        plan.schedules.iter().filter(|s| s.change.writes()),
-    )
-    .map(|s| async move {
-        let res = match (s.change, &s.after) {
-            (Change::Create, Some(d)) => client.create(d).await,
-            (Change::Update, Some(d)) => client.update(d).await,
-            _ => client.delete(GROUP, &s.name).await,
-        };
-        (s.name.clone(), res)
-    })
-    .buffer_unordered(CONCURRENCY)
-    .collect()
-    .await;
+    let results: Vec<(String, Result<(), AwsError>)> =
+        stream::iter(plan.schedules.iter().filter(|s| s.change.writes()))
+            .map(|s| async move {
+                let res = match (s.change, &s.after) {
+                    (Change::Create, Some(d)) => client.create(d).await,
+                    (Change::Update, Some(d)) => client.update(d).await,
+                    _ => client.delete(GROUP, &s.name).await,
+                };
+                (s.name.clone(), res)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
     let mut results = results;
     results.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, res) in results {
@@ -142,7 +141,11 @@ pub async fn apply(
             }
         }
     }
-    for s in plan.schedules.iter().filter(|s| s.change == Change::Foreign) {
+    for s in plan
+        .schedules
+        .iter()
+        .filter(|s| s.change == Change::Foreign)
+    {
         out.failed.push((
             s.name.clone(),
             format!(

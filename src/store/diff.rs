@@ -399,9 +399,12 @@ this repository is {}. Remove the workload from one of them",
     }
 }
 
+/// The workload item's part of a workload: no tiers, and no schedule
+/// (which lives only in EventBridge Scheduler, never in the items).
 fn without_tiers(w: &Workload) -> Workload {
     Workload {
         tiers: Vec::new(),
+        schedule: None,
         ..w.clone()
     }
 }

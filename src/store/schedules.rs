@@ -244,20 +244,24 @@ pub fn desired(
     for w in workloads {
         let Some(s) = &w.schedule else { continue };
         let entries = [
-            s.stop.as_ref().map(|x| (Action::Stop, x.cron.as_str(), None)),
+            s.stop
+                .as_ref()
+                .map(|x| (Action::Stop, x.cron.as_str(), None)),
             s.start
                 .as_ref()
                 .map(|x| (Action::Start, x.cron.as_str(), x.profile.as_deref())),
         ];
         for (action, cron, profile) in entries.into_iter().flatten() {
             let name = schedule_name(&w.name, action);
-            let event =
-                RunnerEvent::scheduled(action, &w.name, profile, DEFAULT_MAX_AGE_SECONDS);
+            let event = RunnerEvent::scheduled(action, &w.name, profile, DEFAULT_MAX_AGE_SECONDS);
             let definition = Definition {
                 name: name.clone(),
                 group: GROUP.to_string(),
                 description: Some(description(owner, &w.name, action)),
-                expression: format!("cron({})", cron.split_whitespace().collect::<Vec<_>>().join(" ")),
+                expression: format!(
+                    "cron({})",
+                    cron.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
                 timezone: Some(s.timezone.clone()),
                 flexible_window: "OFF".into(),
                 flexible_window_minutes: None,
@@ -733,7 +737,9 @@ mod tests {
 
     fn targets() -> Targets {
         Targets {
-            runner_arn: Some("arn:aws:lambda:us-west-2:123456789012:function:tierctl-runner".into()),
+            runner_arn: Some(
+                "arn:aws:lambda:us-west-2:123456789012:function:tierctl-runner".into(),
+            ),
             role_arn: Some("arn:aws:iam::123456789012:role/tierctl-scheduler".into()),
             dead_letter_arn: None,
         }
@@ -798,10 +804,7 @@ mod tests {
         let mut t = targets();
         t.dead_letter_arn = Some("arn:aws:sqs:us-west-2:123456789012:tierctl-dlq".into());
         let d = desired(&[&w], &owner("github.com/acme/a"), &t).unwrap();
-        assert_eq!(
-            d.keys().collect::<Vec<_>>(),
-            ["shop-start", "shop-stop"]
-        );
+        assert_eq!(d.keys().collect::<Vec<_>>(), ["shop-start", "shop-stop"]);
         let start = &d["shop-start"].definition;
         assert_eq!(start.group, "tierctl");
         assert_eq!(start.expression, "cron(0 7 ? * MON-FRI *)");
@@ -833,11 +836,19 @@ mod tests {
         assert!(Targets::default().check(&[&plain]).is_ok());
         assert!(!Targets::default().managed(&[&plain]));
         let e = Targets::default().check(&[&w, &plain]).unwrap_err();
-        assert!(e.to_string().contains("workload shop has a schedule"), "{e}");
+        assert!(
+            e.to_string().contains("workload shop has a schedule"),
+            "{e}"
+        );
         assert!(e.to_string().contains("--runner-arn"), "{e}");
         let mut t = targets();
         t.role_arn = None;
-        assert!(t.check(&[&w]).unwrap_err().to_string().contains("--scheduler-role-arn"));
+        assert!(
+            t.check(&[&w])
+                .unwrap_err()
+                .to_string()
+                .contains("--scheduler-role-arn")
+        );
         let mut t = targets();
         t.runner_arn = Some("tierctl-runner".into());
         assert!(matches!(t.check(&[&w]), Err(ScheduleError::BadArn { .. })));
@@ -876,7 +887,11 @@ mod tests {
         edited[0].other_fields = vec!["StartDate".into()];
         let plan = diff("us-west-2", true, &want, &edited, all(&declared), &o);
         assert_eq!(plan.count(Change::Update), 2);
-        let stop = plan.schedules.iter().find(|s| s.name == "shop-stop").unwrap();
+        let stop = plan
+            .schedules
+            .iter()
+            .find(|s| s.name == "shop-stop")
+            .unwrap();
         let d = schedule_diff(stop);
         assert!(d.contains("-ScheduleExpression: cron(0 20"), "{d}");
         assert!(d.contains("+ScheduleExpression: cron(0 19"), "{d}");
@@ -892,8 +907,16 @@ mod tests {
         let current: Vec<Definition> = desired(&[&with], &a, &targets())
             .unwrap()
             .into_values()
-            .chain(desired(&[&workload("other", Some(berlin()))], &b, &targets()).unwrap().into_values())
-            .chain(desired(&[&workload("gone", Some(berlin()))], &a, &targets()).unwrap().into_values())
+            .chain(
+                desired(&[&workload("other", Some(berlin()))], &b, &targets())
+                    .unwrap()
+                    .into_values(),
+            )
+            .chain(
+                desired(&[&workload("gone", Some(berlin()))], &a, &targets())
+                    .unwrap()
+                    .into_values(),
+            )
             .map(|d| d.definition)
             .collect();
         let mut by_hand = current[0].clone();
@@ -948,10 +971,19 @@ mod tests {
         let want = desired(&[&theirs], &a, &targets()).unwrap();
         let declared = BTreeSet::from(["other"]);
         let plan = diff("r", true, &want, &current, all(&declared), &a);
-        let s = plan.schedules.iter().find(|s| s.name == "other-stop").unwrap();
+        let s = plan
+            .schedules
+            .iter()
+            .find(|s| s.name == "other-stop")
+            .unwrap();
         assert_eq!(s.change, Change::Foreign);
         assert!(plan.drift());
-        assert!(s.note.as_deref().unwrap().contains("tierctl:github.com/acme/b"));
+        assert!(
+            s.note
+                .as_deref()
+                .unwrap()
+                .contains("tierctl:github.com/acme/b")
+        );
     }
 
     #[test]
@@ -963,9 +995,18 @@ mod tests {
         let plan = diff("r", false, &want, &[], all(&declared), &o);
         assert!(plan.creates_group() && plan.drift());
         let t = text(&plan, false);
-        assert!(t.contains("schedule group tierctl does not exist yet"), "{t}");
-        assert!(t.contains("+ schedule shop-stop (stop of shop) create"), "{t}");
-        assert!(t.contains("+ScheduleExpressionTimezone: Europe/Berlin"), "{t}");
+        assert!(
+            t.contains("schedule group tierctl does not exist yet"),
+            "{t}"
+        );
+        assert!(
+            t.contains("+ schedule shop-stop (stop of shop) create"),
+            "{t}"
+        );
+        assert!(
+            t.contains("+ScheduleExpressionTimezone: Europe/Berlin"),
+            "{t}"
+        );
         let empty = diff("r", false, &BTreeMap::new(), &[], all(&declared), &o);
         assert!(!empty.creates_group() && !empty.drift());
         let j = json(&plan);

@@ -18,6 +18,7 @@ mod plan;
 mod reshape;
 mod run;
 mod saved_plan;
+mod schedules;
 mod schema;
 mod ssm;
 mod support;
