@@ -179,9 +179,12 @@ pub struct PolicyStatement {
     /// `service:Action`s, never a wildcard.
     #[serde(rename = "Action")]
     pub action: Vec<String>,
-    /// ARNs.
-    #[serde(rename = "Resource")]
+    /// ARNs (absent in trust policies).
+    #[serde(rename = "Resource", default, skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
+    /// Who may assume the role (trust policies only): `{"Service": "..."}`.
+    #[serde(rename = "Principal", default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<serde_json::Map<String, serde_json::Value>>,
     /// Operator -> condition key -> value(s).
     #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
     pub condition:
