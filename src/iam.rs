@@ -71,6 +71,8 @@ pub struct Settings<'a> {
     pub scheduler_role: Option<&'a str>,
     /// The runner function; `None`: [`DEFAULT_RUNNER`] in the tables' region.
     pub runner: Option<&'a str>,
+    /// The schedules' dead-letter queue (Scheduler's role sends to it).
+    pub dead_letter: Option<&'a str>,
 }
 
 /// The scheduler role's name deploy/tierctl-runner.yaml gives by default.
@@ -609,9 +611,7 @@ fn scheduler_actions(resource: Resource, read: bool) -> Vec<&'static str> {
     catalogue::CALLS
         .iter()
         .filter(|c| c.module == "scheduler" && c.resource == resource)
-        .filter(|c| {
-            (c.operation.starts_with("Get") || c.operation.starts_with("List")) == read
-        })
+        .filter(|c| (c.operation.starts_with("Get") || c.operation.starts_with("List")) == read)
         .flat_map(|c| c.actions.iter().copied())
         .filter(|a| a.starts_with("scheduler:"))
         .collect::<BTreeSet<_>>()
@@ -714,14 +714,23 @@ pub fn runner_policy(workloads: &[&Workload], tables: &Tables, settings: &Settin
     document(&out)
 }
 
-/// The scheduler role's policy: only `lambda:InvokeFunction` on the runner.
+/// The scheduler role's policy: only `lambda:InvokeFunction` on the runner
+/// (and `sqs:SendMessage` on the dead-letter queue, when there is one).
 pub fn scheduler_role_policy(tables: &Tables, settings: &Settings<'_>) -> Value {
     let region = tables.region.as_deref().unwrap_or("*");
-    document(&[Statement::new(
+    let mut out = vec![Statement::new(
         "InvokeRunner",
         &["lambda:InvokeFunction"],
         [settings.runner_arn(region)],
-    )])
+    )];
+    if let Some(dlq) = settings.dead_letter {
+        out.push(Statement::new(
+            "DeadLetterQueue",
+            &["sqs:SendMessage"],
+            [dlq.to_string()],
+        ));
+    }
+    document(&out)
 }
 
 /// A role's trust policy for `service` (`scheduler.amazonaws.com`,
@@ -795,6 +804,7 @@ mod tests {
             part,
             scheduler_role: None,
             runner: None,
+            dead_letter: None,
         }
     }
 
@@ -1184,7 +1194,10 @@ mod tests {
         let p = policy(&[&w], &t, &settings(Part::Sync));
         let group = "arn:aws:scheduler:eu-central-1:123456789012:schedule-group/tierctl";
         let schedules = "arn:aws:scheduler:eu-central-1:123456789012:schedule/tierctl/*";
-        assert_eq!(statement(&p, "SchedulerGroupRead")["Resource"], json!([group]));
+        assert_eq!(
+            statement(&p, "SchedulerGroupRead")["Resource"],
+            json!([group])
+        );
         assert_eq!(
             statement(&p, "SchedulerSchedulesWrite")["Action"],
             json!([
@@ -1235,8 +1248,19 @@ mod tests {
         ]);
         assert_eq!(runner["Statement"], json!(want));
         let sched = scheduler_role_policy(&t, &settings(Part::All));
-        assert_eq!(actions_of(&sched), BTreeSet::from(["lambda:InvokeFunction".to_string()]));
+        assert_eq!(
+            actions_of(&sched),
+            BTreeSet::from(["lambda:InvokeFunction".to_string()])
+        );
         assert_eq!(sched["Statement"][0]["Resource"], json!([fn_arn]));
+        let dlq = "arn:aws:sqs:eu-central-1:123456789012:tierctl-runner-dead-letters";
+        let with_dlq = Settings {
+            dead_letter: Some(dlq),
+            ..settings(Part::All)
+        };
+        let sched = scheduler_role_policy(&t, &with_dlq);
+        assert_eq!(sched["Statement"][1]["Action"], json!(["sqs:SendMessage"]));
+        assert_eq!(sched["Statement"][1]["Resource"], json!([dlq]));
         let trust = trust_policy("scheduler.amazonaws.com", Some("123456789012"));
         assert_eq!(
             trust["Statement"][0]["Condition"],

@@ -77,7 +77,7 @@ scheduler.amazonaws.com (sync).
 --role runner prints the Lambda runner's execution role policy (the run statements, \
 logs:CreateLogGroup, CreateLogStream, PutLogEvents on its log group, lambda:InvokeFunction on \
 itself to continue a run); --role scheduler the scheduler role's (lambda:InvokeFunction on the \
-runner only); with --trust, their trust policies (lambda.amazonaws.com; scheduler.amazonaws.com \
+runner only, and sqs:SendMessage on --dead-letter-arn); with --trust, their trust policies (lambda.amazonaws.com; scheduler.amazonaws.com \
 with aws:SourceAccount).
 
 IAM allows 6,144 characters (whitespace excluded) in a managed policy: with many workloads, print \
@@ -143,6 +143,9 @@ pub struct Args {
     /// The scheduler role's ARN, passed by sync [default: role tierctl-scheduler].
     #[arg(long, env = "TIERCTL_SCHEDULER_ROLE_ARN", value_name = "ARN")]
     scheduler_role_arn: Option<String>,
+    /// The schedules' dead-letter queue (--role scheduler: sqs:SendMessage on it).
+    #[arg(long, env = "TIERCTL_DEAD_LETTER_ARN", value_name = "ARN")]
+    dead_letter_arn: Option<String>,
 }
 
 pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -215,10 +218,16 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             .as_deref()
             .filter(|a| !a.trim().is_empty()),
         runner: args.runner_arn.as_deref().filter(|a| !a.trim().is_empty()),
+        dead_letter: args
+            .dead_letter_arn
+            .as_deref()
+            .filter(|a| !a.trim().is_empty()),
     };
     let document = match (args.role, args.trust) {
         (Role::Tierctl, true) => {
-            bail!("--trust is for --role runner or --role scheduler: tierctl's role is assumed by whatever runs it (CI)")
+            bail!(
+                "--trust is for --role runner or --role scheduler: tierctl's role is assumed by whatever runs it (CI)"
+            )
         }
         (Role::Tierctl, false) => iam::policy(&selected, &global.tables, &settings),
         (Role::Runner, false) => iam::runner_policy(&selected, &global.tables, &settings),
