@@ -449,3 +449,116 @@ fn the_items_are_the_same_with_and_without_a_schedule() {
             .any(|i| i.to_string().contains("Europe/Berlin"))
     );
 }
+
+/// The policy `iam-policy --for PART` prints for the specs in `dir`.
+fn policy(dir: &Path, part: &str) -> Value {
+    let (code, out, err) = run(crate::support::tierctl().args([
+        "--specs",
+        dir.to_str().unwrap(),
+        "--dynamodb-region",
+        "us-west-2",
+        "iam-policy",
+        "--account",
+        "123456789012",
+        "--for",
+        part,
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_conforms("iam-policy-output", &doc);
+    doc
+}
+
+fn allowed(policy: &Value) -> Vec<(String, Vec<String>)> {
+    policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["Sid"].as_str().unwrap().to_string(),
+                s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn allows(policy: &Value, action: &str) -> bool {
+    allowed(policy)
+        .iter()
+        .any(|(_, a)| a.iter().any(|x| x == action))
+}
+
+#[test]
+fn the_policy_allows_every_scheduler_call_of_sync_and_check() {
+    let emu = Emulator::start();
+    let dir = setup(&emu);
+    let (code, out, err) = sync(&emu, dir.path(), &["--check"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let read = policy(dir.path(), "plan");
+    for c in emu.calls("service=scheduler") {
+        let a = format!("scheduler:{}", c["action"].as_str().unwrap());
+        assert!(allows(&read, &a), "--for plan lacks {a}: {read:#}");
+    }
+    emu.clear_calls();
+    set_schedule(&dir.path().join("BotoTestCase1.yaml"), BERLIN);
+    let (code, out, err) = sync(&emu, dir.path(), &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let write = policy(dir.path(), "sync");
+    let called = emu.calls("service=scheduler");
+    assert!(called.len() >= 4, "{called:?}");
+    for c in &called {
+        let a = format!("scheduler:{}", c["action"].as_str().unwrap());
+        assert!(allows(&write, &a), "--for sync lacks {a}: {write:#}");
+    }
+    // Creating and updating schedules passes the scheduler role.
+    assert!(allows(&write, "iam:PassRole"));
+    let text = write.to_string();
+    assert!(
+        text.contains("arn:aws:scheduler:us-west-2:123456789012:schedule/tierctl/*"),
+        "{text}"
+    );
+    // Without schedules, not one Scheduler action (the EC2-only policy is unchanged).
+    let plain = tempfile::tempdir().unwrap();
+    copy_examples(plain.path());
+    let ec2_only = policy(plain.path(), "all").to_string();
+    assert!(
+        !ec2_only.contains("scheduler:") && !ec2_only.contains("iam:PassRole"),
+        "{ec2_only}"
+    );
+
+    // The roles' policies are typed documents too.
+    for args in [
+        vec!["--role", "runner"],
+        vec!["--role", "scheduler"],
+        vec!["--role", "runner", "--trust"],
+        vec!["--role", "scheduler", "--trust"],
+    ] {
+        let (code, out, err) = run(crate::support::tierctl()
+            .args([
+                "--specs",
+                dir.path().to_str().unwrap(),
+                "iam-policy",
+                "--account",
+                "123456789012",
+            ])
+            .args(&args));
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+        assert_conforms("iam-policy-output", &serde_json::from_str(&out).unwrap());
+    }
+    let (code, _, err) = run(crate::support::tierctl().args([
+        "--specs",
+        dir.path().to_str().unwrap(),
+        "iam-policy",
+        "--role",
+        "scheduler",
+        "--trust",
+    ]));
+    assert_eq!(code, 1);
+    assert!(err.contains("needs --account"), "{err}");
+}
