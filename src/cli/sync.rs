@@ -120,10 +120,10 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 }
             }
             if let Some(s) = &prepared.schedules {
-                text.push_str(&schedules::text(
-                    &s.plan,
-                    global.color && format != Format::Markdown,
-                ));
+                text.push_str(&match format {
+                    Format::Markdown => schedules::markdown(&s.plan),
+                    _ => schedules::text(&s.plan, global.color),
+                });
             }
             text
         };

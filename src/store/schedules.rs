@@ -662,6 +662,41 @@ pub fn text(plan: &SchedulePlan, color: bool) -> String {
     out
 }
 
+/// Markdown for a pull request comment or step summary: counts, then a
+/// collapsible diff per written schedule.
+pub fn markdown(plan: &SchedulePlan) -> String {
+    let mut out = format!(
+        "### EventBridge Scheduler ({}, group `{GROUP}`)\n\n| create | update | delete | unchanged |\n|---|---|---|---|\n| {} | {} | {} | {} |\n\n",
+        plan.region,
+        plan.count(Change::Create),
+        plan.count(Change::Update),
+        plan.count(Change::Delete),
+        plan.count(Change::Unchanged),
+    );
+    if plan.creates_group() {
+        out.push_str(&format!("- schedule group `{GROUP}` will be created\n"));
+    }
+    for s in &plan.schedules {
+        if let Some(n) = s.note.as_ref().filter(|_| !s.change.writes()) {
+            out.push_str(&format!(
+                "- `{}` ({}): {}\n",
+                crate::text::cell(&s.name),
+                word(s.change),
+                crate::text::cell(n)
+            ));
+        }
+    }
+    for s in plan.schedules.iter().filter(|s| s.change.writes()) {
+        out.push_str(&format!(
+            "<details><summary><code>{}</code>: {}</summary>\n\n```diff\n{}```\n</details>\n\n",
+            crate::text::cell(&s.name),
+            word(s.change),
+            crate::text::in_fence(&schedule_diff(s))
+        ));
+    }
+    out
+}
+
 /// One schedule of [`SchedulesJson`].
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -1009,6 +1044,9 @@ mod tests {
         );
         let empty = diff("r", false, &BTreeMap::new(), &[], all(&declared), &o);
         assert!(!empty.creates_group() && !empty.drift());
+        let md = markdown(&plan);
+        assert!(md.contains("| 2 | 0 | 0 | 0 |"), "{md}");
+        assert!(md.contains("<code>shop-start</code>: create"), "{md}");
         let j = json(&plan);
         assert_eq!(j.writes, 2);
         assert!(j.create_group);

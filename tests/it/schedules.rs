@@ -195,6 +195,13 @@ fn a_berlin_schedule_syncs_in_its_time_zone_and_a_second_sync_writes_nothing() {
         out.contains("No schedule changes: EventBridge Scheduler matches the YAML."),
         "{out}"
     );
+    let (code, out, err) = sync(&emu, dir.path(), &["--check", "-o", "markdown"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("### EventBridge Scheduler (us-west-2, group `tierctl`)")
+            && out.contains("| 0 | 0 | 0 | 2 |"),
+        "{out}"
+    );
     let (code, out, err) = sync(&emu, dir.path(), &["--check", "-o", "json"]);
     assert_eq!(code, 0, "{out}{err}");
     let doc: Value = serde_json::from_str(&out).unwrap();
@@ -561,4 +568,73 @@ fn the_policy_allows_every_scheduler_call_of_sync_and_check() {
     ]));
     assert_eq!(code, 1);
     assert!(err.contains("needs --account"), "{err}");
+}
+
+#[test]
+fn scheduler_errors_name_the_call_and_the_schedule_and_the_rest_is_written() {
+    let emu = Emulator::start();
+    let dir = setup(&emu);
+    for (code, call) in [
+        ("AccessDeniedException", "CreateSchedule"),
+        ("ValidationException", "CreateSchedule"),
+    ] {
+        emu.fault(
+            serde_json::json!({"service": "scheduler", "action": call, "error": code, "times": 1}),
+        );
+        emu.clear_calls();
+        let (exit, out, err) = sync(&emu, dir.path(), &[]);
+        assert_eq!(exit, 1, "{out}{err}");
+        assert!(
+            err.contains("error: schedule not written: BotoTestCase1-st")
+                && err.contains(&format!("scheduler:{call}: BotoTestCase1-st"))
+                && err.contains(code),
+            "{err}"
+        );
+        if code == "AccessDeniedException" {
+            assert!(
+                err.contains("not allowed to call scheduler:CreateSchedule"),
+                "{err}"
+            );
+        }
+        // The other schedule was written; the next sync creates the missing one.
+        let (exit, out, err) = sync(&emu, dir.path(), &[]);
+        assert_eq!(exit, 0, "{out}{err}");
+        assert_eq!(names(&emu).len(), 2);
+        rt().block_on(async {
+            let s = aws_sdk_scheduler::Client::new(&emu.sdk_config().await);
+            for n in ["BotoTestCase1-stop", "BotoTestCase1-start"] {
+                s.delete_schedule()
+                    .group_name("tierctl")
+                    .name(n)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+    // A conflict (a concurrent sync created it first) and a throttled read.
+    emu.fault(serde_json::json!({"service": "scheduler", "action": "CreateSchedule", "error": "ConflictException", "status": 409, "times": 1}));
+    emu.fault(serde_json::json!({"service": "scheduler", "action": "GetScheduleGroup", "error": "ThrottlingException", "times": 2}));
+    emu.clear_calls();
+    let (exit, out, err) = sync(&emu, dir.path(), &[]);
+    assert_eq!(exit, 1, "{out}{err}");
+    assert!(
+        err.contains("scheduler:CreateSchedule: BotoTestCase1-st")
+            && err.contains("ConflictException"),
+        "{err}"
+    );
+    assert_eq!(
+        emu.calls("service=scheduler&action=GetScheduleGroup").len(),
+        3
+    );
+    // Listing that fails stops before any write, naming the call.
+    emu.fault(serde_json::json!({"service": "scheduler", "action": "ListSchedules", "error": "AccessDeniedException", "times": 1}));
+    emu.clear_calls();
+    let (exit, out, err) = sync(&emu, dir.path(), &[]);
+    assert_eq!(exit, 1, "{out}{err}");
+    assert!(
+        err.contains("scheduler:ListSchedules: tierctl: AccessDeniedException"),
+        "{err}"
+    );
+    assert_eq!(scheduler_writes(&emu), 0);
 }
