@@ -18,8 +18,9 @@ use crate::spec::Workload;
 use crate::store::owner::Owner;
 use crate::store::schedules::{self, Change, GROUP, GROUP_TAG_KEY, SchedulePlan, Scope, Targets};
 
-/// How many `GetSchedule` (and write) calls are in flight at once.
-pub const CONCURRENCY: usize = 8;
+/// How many `GetSchedule` calls are in flight at once (writes follow
+/// sync's `--concurrency`).
+pub const CONCURRENCY: usize = crate::store::sync::CONCURRENCY;
 
 /// The schedules' difference and the client to apply it with.
 #[derive(Debug)]
@@ -100,12 +101,13 @@ pub struct SchedulesApplied {
 }
 
 /// Creates the group when needed, then creates, updates and deletes the
-/// schedules that differ, up to [`CONCURRENCY`] at a time. A schedule that
+/// schedules that differ, up to `concurrency` at a time. A schedule that
 /// fails is listed in `failed`; the others are still written. A group that
 /// cannot be created is an error (no schedule is written).
 pub async fn apply(
     prepared: &PreparedSchedules,
     owner: &Owner,
+    concurrency: usize,
 ) -> Result<SchedulesApplied, PipelineError> {
     let plan = &prepared.plan;
     let client = &prepared.client;

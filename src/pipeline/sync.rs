@@ -157,7 +157,7 @@ pub async fn apply(
         .await
         .map_err(|e| PipelineError::Document(Box::new(e)))?;
     let schedules = match &prepared.schedules {
-        Some(s) => Some(schedules::apply(s, &prepared.owner).await?),
+        Some(s) => Some(schedules::apply(s, &prepared.owner, concurrency).await?),
         None => None,
     };
     Ok(Synced {
