@@ -129,7 +129,7 @@ pub async fn apply(
                 };
                 (s.name.clone(), res)
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(concurrency.max(1))
             .collect()
             .await;
     let mut results = results;
