@@ -77,6 +77,35 @@ pub struct SyncOutput {
     /// Set when sync wrote (absent with `--check`).
     #[serde(flatten)]
     pub applied: Option<SyncApplied>,
+    /// The schedules in EventBridge Scheduler (absent when no spec has a
+    /// schedule and no runner is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedules: Option<crate::store::schedules::SchedulesJson>,
+    /// What sync wrote to EventBridge Scheduler (absent with `--check` or
+    /// when schedules are not managed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedules_applied: Option<SchedulesApplied>,
+}
+
+/// What `sync` wrote to EventBridge Scheduler.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulesApplied {
+    /// Whether the schedule group `tierctl` was created.
+    pub created_group: bool,
+    /// Schedules created, updated or deleted, by name.
+    pub written: Vec<String>,
+    /// Schedules not written, by name.
+    pub failures: Vec<ScheduleFailure>,
+}
+
+/// A schedule `sync` could not write.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ScheduleFailure {
+    /// Schedule name.
+    pub schedule: String,
+    /// Why (the call and the schedule).
+    pub error: String,
 }
 
 /// What `sync` wrote.
@@ -156,9 +185,12 @@ pub struct PolicyStatement {
     /// `service:Action`s, never a wildcard.
     #[serde(rename = "Action")]
     pub action: Vec<String>,
-    /// ARNs.
-    #[serde(rename = "Resource")]
+    /// ARNs (absent in trust policies).
+    #[serde(rename = "Resource", default, skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
+    /// Who may assume the role (trust policies only): `{"Service": "..."}`.
+    #[serde(rename = "Principal", default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<serde_json::Map<String, serde_json::Value>>,
     /// Operator -> condition key -> value(s).
     #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
     pub condition:

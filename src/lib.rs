@@ -33,6 +33,8 @@
 //!   ([`store::sync`]), how a diff is shown ([`store::show`]), and
 //!   [`store::config`], which reads the tables' workloads through the same
 //!   checks as files and refuses bad ones by table, `SpecName` and attribute.
+//!   [`store::schedules`]: the workloads' EventBridge Scheduler schedules
+//!   `sync` wants, and their pure diff against the group `tierctl`.
 //! - [`observe`]: what AWS says about the fleet, collected behind the
 //!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`].
 //! - [`plan`](mod@plan): `plan(&Workload, &Observed, &Intent) -> Plan`: waves,
@@ -42,7 +44,8 @@
 //!   ([`execute::fence`], implemented by [`pipeline::lease`]), cancellation;
 //!   every instance gets an outcome.
 //! - [`aws`]: one file per service, implementing effects and observations
-//!   with the SDK; they call AWS and decide nothing.
+//!   with the SDK; they call AWS and decide nothing (`aws::scheduler`:
+//!   EventBridge Scheduler's schedule group and schedules).
 //! - [`guest`]: the override check: tierctl's SSM document (Linux shell and
 //!   PowerShell steps, the path's `allowedPattern`), and every decision on
 //!   what a guest answered (present / absent / unsure); `aws::ssm` only

@@ -27,6 +27,10 @@ pub enum Resource {
     Bucket,
     /// KMS keys of encrypted volumes (a grant EC2 creates on tierctl's behalf).
     Key,
+    /// EventBridge Scheduler's schedule group `tierctl`.
+    ScheduleGroup,
+    /// The schedules in the group `tierctl`.
+    Schedule,
     /// No resource-level permissions: `*`, limited to the regions.
     Unscoped,
     /// The Lambda runner function itself (it invokes itself to continue a run).
@@ -45,6 +49,8 @@ impl Resource {
             Resource::Topic => "the specs' topics",
             Resource::Bucket => "the specs' output buckets",
             Resource::Key => "KMS keys (`*` in the workloads' regions)",
+            Resource::ScheduleGroup => "schedule group `tierctl`",
+            Resource::Schedule => "schedules in group `tierctl`",
             Resource::Unscoped => "`*` (workloads' regions)",
             Resource::RunnerFunction => "the runner function itself",
         }
@@ -447,6 +453,70 @@ pub const CALLS: &[Call] = &[
         R::RunnerFunction,
         &[],
         "the Lambda runner (continuation)",
+    ),
+    // EventBridge Scheduler: the workloads' schedules (only with a `schedule` in some spec).
+    call(
+        "scheduler",
+        "GetScheduleGroup",
+        "get_schedule_group",
+        &["scheduler:GetScheduleGroup"],
+        R::ScheduleGroup,
+        &[],
+        "sync, sync --check (schedules)",
+    ),
+    call(
+        "scheduler",
+        "CreateScheduleGroup",
+        "create_schedule_group",
+        &["scheduler:CreateScheduleGroup", "scheduler:TagResource"],
+        R::ScheduleGroup,
+        &[],
+        "sync (schedules)",
+    ),
+    call(
+        "scheduler",
+        "ListSchedules",
+        "list_schedules",
+        &["scheduler:ListSchedules"],
+        R::Unscoped,
+        REGION,
+        "sync, sync --check (schedules)",
+    ),
+    call(
+        "scheduler",
+        "GetSchedule",
+        "get_schedule",
+        &["scheduler:GetSchedule"],
+        R::Schedule,
+        &[],
+        "sync, sync --check (schedules)",
+    ),
+    call(
+        "scheduler",
+        "CreateSchedule",
+        "create_schedule",
+        &["scheduler:CreateSchedule", "iam:PassRole"],
+        R::Schedule,
+        &[],
+        "sync (schedules)",
+    ),
+    call(
+        "scheduler",
+        "UpdateSchedule",
+        "update_schedule",
+        &["scheduler:UpdateSchedule", "iam:PassRole"],
+        R::Schedule,
+        &[],
+        "sync (schedules)",
+    ),
+    call(
+        "scheduler",
+        "DeleteSchedule",
+        "delete_schedule",
+        &["scheduler:DeleteSchedule"],
+        R::Schedule,
+        &[],
+        "sync (schedules)",
     ),
 ];
 

@@ -13,6 +13,7 @@ pub mod effects;
 pub mod elb;
 pub mod lambda;
 pub mod s3;
+pub mod scheduler;
 pub mod sns;
 pub mod ssm;
 pub mod throttle;

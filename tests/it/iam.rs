@@ -98,6 +98,15 @@ fn copy_of_the_examples(dir: &Path, every_feature: bool) {
                 s.wait_healthy |= every_feature;
             }
         }
+        if every_feature {
+            w.schedule = Some(tierctl::spec::Schedule {
+                timezone: "Europe/Berlin".into(),
+                stop: Some(tierctl::spec::ScheduledStop {
+                    cron: "0 19 ? * MON-FRI *".into(),
+                }),
+                start: None,
+            });
+        }
         std::fs::write(
             dir.join(format!("{}.yaml", w.name)),
             tierctl::render::workload_yaml(&w),

@@ -20,6 +20,7 @@ mod run;
 mod runner;
 mod saved_plan;
 mod schedule_spec;
+mod schedules;
 mod schema;
 mod ssm;
 mod support;

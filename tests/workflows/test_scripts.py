@@ -451,6 +451,14 @@ class ConfigureEnvTest(ScriptTest):
         self.assertEqual(self.github_env.read_text(),
                          "TIERCTL_DYNAMODB_REGION=eu-west-1\nTIERCTL_TIER_TABLE=Tiers\n")
 
+    def test_the_schedules_settings_are_exported(self):
+        arn = "arn:aws:lambda:eu-west-1:123456789012:function:tierctl-runner"
+        r = self.run_script(self.SCRIPT, env={"IN_RUNNER_ARN": arn, "IN_SCHEDULER_ROLE_ARN": "",
+                                              "IN_DEAD_LETTER_ARN": "arn:aws:sqs:eu-west-1:1:q"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.github_env.read_text(),
+                         f"TIERCTL_RUNNER_ARN={arn}\nTIERCTL_DEAD_LETTER_ARN=arn:aws:sqs:eu-west-1:1:q\n")
+
     def test_nothing_set(self):
         r = self.run_script(self.SCRIPT)
         self.assertEqual(r.returncode, 0, r.stderr)

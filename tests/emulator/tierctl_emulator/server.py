@@ -3,7 +3,8 @@
 Request flow for an AWS call:
   read body -> identify service/action -> finish due EC2/SSM transitions ->
   artificial latency -> injected fault? -> our own handlers (EC2 stop/start,
-  SSM Run Command) -> otherwise moto -> record in the call log.
+  SSM Run Command, EventBridge Scheduler's refusals) -> otherwise moto ->
+  record in the call log.
 """
 
 import argparse
@@ -22,7 +23,7 @@ from werkzeug.serving import make_server
 from . import ec2_filters  # noqa: F401  (patches moto: EC2 filter wildcards and escapes as AWS)
 from . import dynamodb_fast  # noqa: F401  (patches moto: transaction rollback snapshots cost what they touch)
 from . import target_health  # noqa: F401  (patches moto: steerable ELBv2 target health)
-from . import admin, ec2_describe, lambda_runtime
+from . import admin, ec2_describe, lambda_runtime, scheduler_realism
 from .calls import CallLog
 from .ec2_realism import Ec2Realism
 from .faults import FaultRules, SlowRules
@@ -109,6 +110,8 @@ class Emulator:
                 response = self.ssm.handle(req)
             elif req.action == "Invoke" and req.service == "lambda":
                 response = self.lambda_runtime.invoke(_headers(environ), body)
+            elif req.service == "scheduler":
+                response = scheduler_realism.handle(req)
             if response is None and req.service == "dynamodb":
                 with self.dynamodb_lock:
                     response = self._moto(environ)
@@ -177,6 +180,7 @@ def _warm_up():
     import moto.s3.models  # noqa: F401
     import moto.sns.models  # noqa: F401
     import moto.ssm.models  # noqa: F401
+    import moto.scheduler.models  # noqa: F401
 
 
 def _write_port_file(path, port):
