@@ -406,6 +406,7 @@ mod tests {
             new_type: None,
             load_balancers: Vec::new(),
             at_ms: 0,
+            member: None,
         }
     }
 

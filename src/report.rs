@@ -243,9 +243,13 @@ fn tier_text(
                 )
             }
             Step::Delay { seconds } => format!("then wait {seconds}s before the next wave"),
+            Step::ScaleGroups { .. } | Step::WaitGroups { .. } | Step::WaitGroupsHealthy { .. } => {
+                asg_step_text(step, action)
+            }
         };
         out.push_str(&p.act(format!("      {line}\n")));
     }
+    asg_groups_text(out, t, p);
     for n in &t.unchanged {
         out.push_str(&p.dim(format!("      = {}\n", note_text(n))));
     }
@@ -259,8 +263,79 @@ fn tier_text(
     for n in &t.notes {
         out.push_str(&format!("      note: {n}\n"));
     }
-    if t.steps.is_empty() && t.unchanged.is_empty() && t.held.is_empty() && w.observed {
+    if t.steps.is_empty()
+        && t.unchanged.is_empty()
+        && t.held.is_empty()
+        && t.groups.is_empty()
+        && w.observed
+    {
         out.push_str(&p.dim("      no instances\n".to_string()));
+    }
+}
+
+/// An Auto Scaling group step, in words.
+fn asg_step_text(step: &Step, action: &str) -> String {
+    let names = |g: &std::collections::BTreeMap<String, i32>| {
+        g.iter()
+            .map(|(name, n)| format!("{name} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match step {
+        Step::ScaleGroups { groups } => {
+            let list: Vec<String> = groups
+                .iter()
+                .map(|c| format!("{} {} -> {}", c.group, c.from.tag_value(), c.to.tag_value()))
+                .collect();
+            let how = if action == "stop" {
+                "record sizes in tag tierctl:stopped-sizes, then scale in (instances are terminated)"
+            } else {
+                "restore recorded sizes (fresh instances launch), then delete tag tierctl:stopped-sizes"
+            };
+            format!(
+                "{action} {}: {how}: {}",
+                plural(groups.len(), "Auto Scaling group"),
+                list.join(", ")
+            )
+        }
+        Step::WaitGroups {
+            groups,
+            timeout_seconds,
+        } => format!(
+            "wait until the groups hold these many instances InService (at a stop: none left): {} (at most {timeout_seconds}s)",
+            names(groups)
+        ),
+        Step::WaitGroupsHealthy {
+            groups,
+            timeout_seconds,
+        } => format!(
+            "health gate: InService = desired, instances healthy in the groups' target groups and passing EC2 status checks: {} (at most {timeout_seconds}s)",
+            names(groups)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The tier's Auto Scaling groups, each with what the plan does and why.
+fn asg_groups_text(out: &mut String, t: &TierPlan, p: &Paint) {
+    use crate::plan::asg::GroupDecision;
+    for g in &t.groups {
+        let owned = if g.instances.is_empty() {
+            String::new()
+        } else {
+            format!(" [owns {}]", g.instances.join(", "))
+        };
+        let line = format!(
+            "group {} ({}): {}{owned}",
+            g.group,
+            g.sizes.tag_value(),
+            g.reason
+        );
+        match g.decision {
+            GroupDecision::Scale => out.push_str(&format!("      ~ {line}\n")),
+            GroupDecision::Unchanged => out.push_str(&p.dim(format!("      = {line}\n"))),
+            GroupDecision::Held => out.push_str(&p.warn(format!("      ! {line} (held back)\n"))),
+        }
     }
 }
 

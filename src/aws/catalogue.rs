@@ -29,6 +29,8 @@ pub enum Resource {
     Key,
     /// No resource-level permissions: `*`, limited to the regions.
     Unscoped,
+    /// Auto Scaling groups with the workload tag.
+    AutoScalingGroup,
 }
 
 impl Resource {
@@ -44,6 +46,7 @@ impl Resource {
             Resource::Bucket => "the specs' output buckets",
             Resource::Key => "KMS keys (`*` in the workloads' regions)",
             Resource::Unscoped => "`*` (workloads' regions)",
+            Resource::AutoScalingGroup => "Auto Scaling groups with the workload tag",
         }
     }
 }
@@ -94,6 +97,8 @@ use Resource as R;
 const LEADING_KEYS: &[&str] = &["dynamodb:LeadingKeys"];
 const REGION: &[&str] = &["aws:RequestedRegion"];
 const TAG: &[&str] = &["aws:ResourceTag/${TagKey}"];
+const ASG_TAG: &[&str] = &["autoscaling:ResourceTag/${TagKey}"];
+const ASG_TAG_KEYS: &[&str] = &["autoscaling:ResourceTag/${TagKey}", "aws:TagKeys"];
 
 /// Every call, grouped by module.
 pub const CALLS: &[Call] = &[
@@ -313,6 +318,43 @@ pub const CALLS: &[Call] = &[
         R::Unscoped,
         REGION,
         "run start (waitHealthy)",
+    ),
+    // EC2 Auto Scaling (tiers holding `asg`).
+    call(
+        "autoscaling",
+        "DescribeAutoScalingGroups",
+        "describe_auto_scaling_groups",
+        &["autoscaling:DescribeAutoScalingGroups"],
+        R::Unscoped,
+        REGION,
+        "plan, run (asg tiers)",
+    ),
+    call(
+        "autoscaling",
+        "UpdateAutoScalingGroup",
+        "update_auto_scaling_group",
+        &["autoscaling:UpdateAutoScalingGroup"],
+        R::AutoScalingGroup,
+        ASG_TAG,
+        "run (asg tiers)",
+    ),
+    call(
+        "autoscaling",
+        "CreateOrUpdateTags",
+        "create_or_update_tags",
+        &["autoscaling:CreateOrUpdateTags"],
+        R::AutoScalingGroup,
+        ASG_TAG_KEYS,
+        "run stop (asg tiers: the recorded sizes)",
+    ),
+    call(
+        "autoscaling",
+        "DeleteTags",
+        "delete_tags",
+        &["autoscaling:DeleteTags"],
+        R::AutoScalingGroup,
+        ASG_TAG_KEYS,
+        "run start (asg tiers: the recorded sizes)",
     ),
     // S3.
     call(

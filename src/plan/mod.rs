@@ -7,6 +7,7 @@
 //! in the target state become explicit no-ops, so planning again after a
 //! successful run yields nothing to do.
 
+pub mod asg;
 pub mod resize;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::observe::{Instance, InstanceState, ObservedWorkload};
-use crate::spec::{GuestOs, StartAction, StopAction, Tier, Workload};
+use crate::spec::{GuestOs, MemberKind, StartAction, StopAction, Tier, Workload};
 
 /// Version of the plan's JSON form; bumped on incompatible change.
 pub const PLAN_VERSION: u32 = 1;
@@ -132,6 +133,9 @@ pub struct WorkloadPlan {
     /// Instances with the workload tag that belong to no tier of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
+    /// Auto Scaling groups with the workload tag that no tier holding `asg` claims.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_groups: Vec<String>,
 }
 
 /// Tiers that share a sequence number.
@@ -163,6 +167,9 @@ pub struct TierPlan {
     /// Remarks (no profile for this tier, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The tier's Auto Scaling groups and what the plan does with each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<asg::GroupNote>,
 }
 
 /// One step of a tier.
@@ -250,6 +257,33 @@ pub enum Step {
     Delay {
         /// Seconds.
         seconds: u32,
+    },
+    /// Auto Scaling groups: at a stop, record the sizes in the group's tag
+    /// (`CreateOrUpdateTags`), then set min and desired to 0
+    /// (`UpdateAutoScalingGroup`); at a start, restore the recorded sizes,
+    /// then delete the tag. Groups are changed concurrently, bounded.
+    #[serde(rename_all = "camelCase")]
+    ScaleGroups {
+        /// Per group.
+        groups: Vec<asg::GroupChange>,
+    },
+    /// Wait until each group has this many instances InService (start)
+    /// or no instances at all (stop: 0).
+    #[serde(rename_all = "camelCase")]
+    WaitGroups {
+        /// Group -> instances expected.
+        groups: BTreeMap<String, i32>,
+        /// Give up after.
+        timeout_seconds: u32,
+    },
+    /// The health gate of groups: InService count = desired, and the
+    /// instances healthy in the group's target groups.
+    #[serde(rename_all = "camelCase")]
+    WaitGroupsHealthy {
+        /// Group -> instances expected InService.
+        groups: BTreeMap<String, i32>,
+        /// Give up after.
+        timeout_seconds: u32,
     },
 }
 
@@ -363,6 +397,7 @@ pub fn plan_workload(
         observed: observed.is_some(),
         waves: Vec::new(),
         unmatched: Vec::new(),
+        unmatched_groups: Vec::new(),
     };
     if w.disabled {
         plan.skipped = Some(
@@ -372,8 +407,12 @@ pub fn plan_workload(
     }
 
     let known: BTreeSet<&str> = w.tiers.iter().map(|t| t.name.as_str()).collect();
+    let groups = GroupsByTier::of(w, observed, &mut plan);
     let mut by_tier: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
     for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
+        if groups.owns(i) {
+            continue;
+        }
         match i.tier.as_deref() {
             Some(t) if known.contains(t) => by_tier.entry(t).or_default().push(i),
             _ if matches!(
@@ -401,7 +440,8 @@ pub fn plan_workload(
         };
         let mut instances = by_tier.remove(tier.name.as_str()).unwrap_or_default();
         instances.sort_by(|a, b| a.id.cmp(&b.id));
-        let tp = plan_tier(w, tier, part, observed, &instances, intent);
+        let mut tp = plan_tier(w, tier, part, observed, &instances, intent);
+        groups.plan_tier(tier, part, observed.is_none(), intent, &mut tp);
         waves.entry(part.sequence()).or_default().push(tp);
     }
     plan.waves = waves
@@ -563,7 +603,11 @@ fn plan_tier(
         unchanged: Vec::new(),
         held: Vec::new(),
         notes: Vec::new(),
+        groups: Vec::new(),
     };
+    let (instances, held_apart) = GroupsByTier::apart(tier, instances);
+    let instances = instances.as_slice();
+    tp.held.extend(held_apart);
     let mut acting = sort_instances(
         instances,
         intent.action,
@@ -752,6 +796,121 @@ fn start_steps(
     }
 }
 
+/// The workload's Auto Scaling groups by the tier (holding `asg`) that
+/// claims them, and the instances they own.
+struct GroupsByTier<'o> {
+    /// Tier name -> its groups, by name.
+    by_tier: BTreeMap<String, Vec<&'o crate::observe::Group>>,
+    /// Claimed group -> the instances it owns, sorted.
+    owned: BTreeMap<String, Vec<String>>,
+}
+
+impl<'o> GroupsByTier<'o> {
+    fn of(w: &Workload, observed: Option<&'o ObservedWorkload>, plan: &mut WorkloadPlan) -> Self {
+        let asg_tiers: BTreeSet<&str> = w
+            .tiers
+            .iter()
+            .filter(|t| t.holds(MemberKind::Asg))
+            .map(|t| t.name.as_str())
+            .collect();
+        let mut by_tier: BTreeMap<String, Vec<&crate::observe::Group>> = BTreeMap::new();
+        for g in observed.map(|o| o.groups.as_slice()).unwrap_or_default() {
+            match g.tier.as_deref() {
+                Some(t) if asg_tiers.contains(t) => {
+                    by_tier.entry(t.to_string()).or_default().push(g)
+                }
+                _ => plan.unmatched_groups.push(g.name.clone()),
+            }
+        }
+        let claimed: BTreeSet<&str> = by_tier
+            .values()
+            .flatten()
+            .map(|g| g.name.as_str())
+            .collect();
+        let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
+            if let Some(g) = i.group.as_deref().filter(|g| claimed.contains(g)) {
+                owned.entry(g.to_string()).or_default().push(i.id.clone());
+            }
+        }
+        owned.values_mut().for_each(|v| v.sort());
+        GroupsByTier { by_tier, owned }
+    }
+
+    /// Whether `i` belongs to a group a tier claims (then it is listed with
+    /// its group, never acted on alone).
+    fn owns(&self, i: &Instance) -> bool {
+        i.group
+            .as_deref()
+            .is_some_and(|g| self.owned.contains_key(g))
+    }
+
+    /// The tier's instances that may be acted on one by one, and notes for
+    /// those that may not: owned by a group no tier claims, or in a tier
+    /// that does not hold `ec2`.
+    fn apart<'i>(
+        tier: &Tier,
+        instances: &[&'i Instance],
+    ) -> (Vec<&'i Instance>, Vec<InstanceNote>) {
+        let mut keep = Vec::new();
+        let mut held = Vec::new();
+        for &i in instances {
+            if let Some(g) = &i.group {
+                if !matches!(
+                    i.state,
+                    InstanceState::Terminated | InstanceState::ShuttingDown
+                ) {
+                    held.push(note(i, &format!("belongs to Auto Scaling group {g} (tag aws:autoscaling:groupName), which no tier holding `asg` claims: never acted on one by one")));
+                }
+            } else if !tier.holds(MemberKind::Ec2) {
+                held.push(note(
+                    i,
+                    "the tier does not hold `ec2` members (see `members`): not acted on",
+                ));
+            } else {
+                keep.push(i);
+            }
+        }
+        (keep, held)
+    }
+
+    /// Adds the tier's group notes and steps to `tp`.
+    fn plan_tier(
+        &self,
+        tier: &Tier,
+        part: Part<'_>,
+        offline: bool,
+        intent: &Intent,
+        tp: &mut TierPlan,
+    ) {
+        if !tier.holds(MemberKind::Asg) {
+            return;
+        }
+        if offline {
+            tp.notes
+                .push("Auto Scaling groups are not observed offline: the plan names none".into());
+            return;
+        }
+        let groups = self.by_tier.get(&tier.name).cloned().unwrap_or_default();
+        let steps = asg::plan_groups(intent.action, &groups, &self.owned, tp);
+        let acts = !steps.changes.is_empty();
+        // Before the delay (the last step, when any), after the tier's other steps and gates.
+        let delay = match tp.steps.last() {
+            Some(Step::Delay { .. }) => tp.steps.pop(),
+            _ => None,
+        };
+        let after = asg::push_steps(part, steps, intent.wait_timeout_seconds, tp);
+        tp.steps.extend(after.gate);
+        match delay {
+            Some(d) => tp.steps.push(d),
+            None if acts && part.delay() > 0 => tp.steps.push(Step::Delay {
+                seconds: part.delay(),
+            }),
+            None => {}
+        }
+    }
+}
+
 /// Plans every workload; the first error stops planning.
 pub fn plan(
     workloads: &[&Workload],
@@ -789,6 +948,16 @@ pub struct Summary {
     pub unmatched: usize,
     /// Workloads skipped by the kill switch.
     pub skipped: usize,
+    /// Auto Scaling groups to scale in or out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub groups: usize,
+    /// Auto Scaling groups held (warm pool, standby, override, no recorded sizes).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub groups_held: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl WorkloadPlan {
@@ -802,6 +971,11 @@ impl WorkloadPlan {
         for t in self.waves.iter().flat_map(|w| &w.tiers) {
             s.unchanged += t.unchanged.len();
             s.held += t.held.len();
+            s.groups_held += t
+                .groups
+                .iter()
+                .filter(|g| g.decision == asg::GroupDecision::Held)
+                .count();
             for step in &t.steps {
                 match step {
                     Step::Stop { batches } | Step::Start { batches } => {
@@ -809,6 +983,7 @@ impl WorkloadPlan {
                     }
                     Step::Resize { resizes } => s.resize += resizes.len(),
                     Step::OverrideCheck { instances, .. } => s.override_checks += instances.len(),
+                    Step::ScaleGroups { groups } => s.groups += groups.len(),
                     _ => {}
                 }
             }
@@ -824,6 +999,7 @@ impl WorkloadPlan {
                     !self.observed || batches.iter().any(|b| !b.is_empty())
                 }
                 Step::Resize { resizes } => !resizes.is_empty(),
+                Step::ScaleGroups { groups } => !groups.is_empty(),
                 _ => false,
             })
         })
@@ -844,6 +1020,8 @@ impl Plan {
                 held: a.held + b.held,
                 unmatched: a.unmatched + b.unmatched,
                 skipped: a.skipped + b.skipped,
+                groups: a.groups + b.groups,
+                groups_held: a.groups_held + b.groups_held,
             })
     }
 

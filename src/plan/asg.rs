@@ -1,0 +1,355 @@
+//! Auto Scaling groups as tier members: what a stop or start does to each
+//! group of a tier holding `asg`. Pure, like the rest of the planner.
+//!
+//! A stop records the group's sizes in its `tierctl:stopped-sizes` tag
+//! ([`Sizes::tag_value`]: `min=1,max=4,desired=2`) and sets MinSize and
+//! DesiredCapacity to 0 (MaxSize is kept): AWS *terminates* the group's
+//! instances. A start restores the recorded sizes (AWS launches fresh
+//! instances from the launch template) and then deletes the tag, so the
+//! tag exists exactly while tierctl holds the group at 0. A second stop of
+//! a group at 0 is a no-op and never overwrites the recorded sizes; a start
+//! of a group at 0 without recorded sizes is held (tierctl does not guess).
+//! Groups with a warm pool or instances in Standby are refused (held), and
+//! a group's `tierctl:keep-running` tag is its override, read fail-closed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Action, Part, Step, TierPlan};
+use crate::observe::Group;
+
+/// The tag that holds a stopped group's sizes.
+pub const RECORDED_SIZES_TAG: &str = "tierctl:stopped-sizes";
+/// The group's override tag: `true` keeps it running.
+pub const KEEP_RUNNING_TAG: &str = "tierctl:keep-running";
+
+/// MinSize, MaxSize and DesiredCapacity of a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Sizes {
+    /// `MinSize`.
+    pub min: i32,
+    /// `MaxSize`.
+    pub max: i32,
+    /// `DesiredCapacity`.
+    pub desired: i32,
+}
+
+impl Sizes {
+    /// The recorded-sizes tag value: `min=1,max=4,desired=2`.
+    pub fn tag_value(self) -> String {
+        format!("min={},max={},desired={}", self.min, self.max, self.desired)
+    }
+
+    /// Parses [`Sizes::tag_value`], refusing anything else (missing or
+    /// repeated keys, negative numbers, desired outside min..max).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut min = None;
+        let mut max = None;
+        let mut desired = None;
+        for part in s.split(',') {
+            let (k, v) = part
+                .trim()
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not key=value"))?;
+            let n: i32 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| format!("`{v}` is not a whole number of 0 or more"))?;
+            let slot = match k.trim() {
+                "min" => &mut min,
+                "max" => &mut max,
+                "desired" => &mut desired,
+                other => return Err(format!("unknown key `{other}`")),
+            };
+            if slot.replace(n).is_some() {
+                return Err(format!("`{k}` given twice"));
+            }
+        }
+        let (Some(min), Some(max), Some(desired)) = (min, max, desired) else {
+            return Err("min, max and desired are all needed".into());
+        };
+        if !(min <= desired && desired <= max) {
+            return Err(format!(
+                "desired {desired} is not between min {min} and max {max}"
+            ));
+        }
+        Ok(Sizes { min, max, desired })
+    }
+}
+
+/// One group's size change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupChange {
+    /// Group name.
+    pub group: String,
+    /// Sizes before the change.
+    pub from: Sizes,
+    /// Sizes to set (`UpdateAutoScalingGroup`).
+    pub to: Sizes,
+    /// Stop: the recorded-sizes tag value written first (`CreateOrUpdateTags`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// Start: delete the recorded-sizes tag once the sizes are restored (`DeleteTags`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forget_record: bool,
+}
+
+/// What the plan does with a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupDecision {
+    /// Scaled in to 0 (stop) or back to its recorded sizes (start).
+    Scale,
+    /// Already what was asked.
+    Unchanged,
+    /// Deliberately not acted on.
+    Held,
+}
+
+/// A group of the tier and what the plan does with it, for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupNote {
+    /// Group name.
+    pub group: String,
+    /// Scale, unchanged or held.
+    pub decision: GroupDecision,
+    /// Current sizes.
+    pub sizes: Sizes,
+    /// Why, or what it means (instances terminated, relaunched...).
+    pub reason: String,
+    /// The group's instances (never acted on one by one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<String>,
+}
+
+fn sizes(g: &Group) -> Sizes {
+    Sizes {
+        min: g.min_size,
+        max: g.max_size,
+        desired: g.desired,
+    }
+}
+
+/// Why a group may not be acted on at all (warm pool, standby), if so.
+fn refused(g: &Group) -> Option<String> {
+    if g.warm_pool {
+        return Some("has a warm pool: out of tierctl's scope (scaling in would return instances to the pool, not stop the tier); not acted on".into());
+    }
+    let standby = g.count("Standby");
+    if standby > 0 {
+        return Some(format!(
+            "{standby} instance(s) in Standby: out of tierctl's scope (Standby instances are stopped and started by hand); not acted on"
+        ));
+    }
+    None
+}
+
+/// The group's override at a stop: `Some(why)` keeps it running.
+fn kept_running(g: &Group) -> Option<String> {
+    let v = g.keep_running.as_deref()?;
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(format!(
+            "override: tag {KEEP_RUNNING_TAG}=true; kept running"
+        )),
+        "false" => None,
+        _ => Some(format!(
+            "override tag {KEEP_RUNNING_TAG} has the value `{v}` (neither true nor false): not stopped, to be safe"
+        )),
+    }
+}
+
+/// What a tier's group steps need after planning.
+pub(super) struct GroupSteps {
+    /// The changes (empty: none).
+    pub changes: Vec<GroupChange>,
+    /// Group -> instances expected at the end (waits and gates).
+    pub watched: BTreeMap<String, i32>,
+}
+
+/// Plans the tier's groups: notes on `tp`, and the changes and watches.
+pub(super) fn plan_groups(
+    action: Action,
+    groups: &[&Group],
+    owned: &BTreeMap<String, Vec<String>>,
+    tp: &mut TierPlan,
+) -> GroupSteps {
+    let mut out = GroupSteps {
+        changes: Vec::new(),
+        watched: BTreeMap::new(),
+    };
+    for g in groups {
+        let now = sizes(g);
+        let instances = owned.get(&g.name).cloned().unwrap_or_default();
+        let mut note = |decision: GroupDecision, reason: String| {
+            tp.groups.push(GroupNote {
+                group: g.name.clone(),
+                decision,
+                sizes: now,
+                reason,
+                instances: instances.clone(),
+            });
+        };
+        if let Some(why) = refused(g) {
+            note(GroupDecision::Held, why);
+            continue;
+        }
+        match action {
+            Action::Stop => {
+                if let Some(why) = kept_running(g) {
+                    note(GroupDecision::Held, why);
+                    continue;
+                }
+                if now.desired == 0 && now.min == 0 {
+                    let why = match &g.recorded_sizes {
+                        Some(r) => format!("already scaled in to 0; its recorded sizes ({r}) are kept"),
+                        None => "already at 0 with no recorded sizes: a start will hold it rather than guess its sizes".into(),
+                    };
+                    note(GroupDecision::Unchanged, why);
+                    if !g.instances.is_empty() {
+                        out.watched.insert(g.name.clone(), 0);
+                    }
+                    continue;
+                }
+                let to = Sizes {
+                    min: 0,
+                    max: now.max,
+                    desired: 0,
+                };
+                note(
+                    GroupDecision::Scale,
+                    format!(
+                        "scale in to 0 (sizes {} recorded in tag {RECORDED_SIZES_TAG}): AWS terminates its {} instance(s), not stops them; instance store and local state are lost, and the start launches fresh instances from the launch template",
+                        now.tag_value(),
+                        g.instances.len()
+                    ),
+                );
+                out.changes.push(GroupChange {
+                    group: g.name.clone(),
+                    from: now,
+                    to,
+                    record: Some(now.tag_value()),
+                    forget_record: false,
+                });
+                out.watched.insert(g.name.clone(), 0);
+            }
+            Action::Start => {
+                let recorded = g.recorded_sizes.as_deref().map(Sizes::parse);
+                match recorded {
+                    Some(Err(why)) => note(
+                        GroupDecision::Held,
+                        format!(
+                            "tag {RECORDED_SIZES_TAG} cannot be read ({why}): not started rather than guess its sizes"
+                        ),
+                    ),
+                    _ if now.desired > 0 => {
+                        let mut why = format!("already running (desired {})", now.desired);
+                        if recorded.is_some() {
+                            why.push_str(&format!(
+                                "; tag {RECORDED_SIZES_TAG} left from an earlier stop is not applied"
+                            ));
+                        }
+                        note(GroupDecision::Unchanged, why);
+                        if (g.count("InService") as i64) < i64::from(now.desired) {
+                            out.watched.insert(g.name.clone(), now.desired);
+                        }
+                    }
+                    None => note(
+                        GroupDecision::Held,
+                        format!(
+                            "at 0 with no recorded sizes (tag {RECORDED_SIZES_TAG}): tierctl does not guess its sizes; set them by hand"
+                        ),
+                    ),
+                    Some(Ok(to)) => {
+                        note(
+                            GroupDecision::Scale,
+                            format!(
+                                "restore the recorded sizes {}: AWS launches {} fresh instance(s) from the launch template (nothing of the old instances' local state)",
+                                to.tag_value(),
+                                to.desired
+                            ),
+                        );
+                        out.changes.push(GroupChange {
+                            group: g.name.clone(),
+                            from: now,
+                            to,
+                            record: None,
+                            forget_record: true,
+                        });
+                        out.watched.insert(g.name.clone(), to.desired);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Appends the group steps of a tier: the change, the synchronous wait,
+/// the health gate.
+pub(super) fn push_steps(
+    part: Part<'_>,
+    steps: GroupSteps,
+    timeout_seconds: u32,
+    tp: &mut TierPlan,
+) -> GroupStepsAfter {
+    if !steps.changes.is_empty() {
+        tp.steps.push(Step::ScaleGroups {
+            groups: steps.changes,
+        });
+    }
+    if part.synchronous() && !steps.watched.is_empty() {
+        tp.steps.push(Step::WaitGroups {
+            groups: steps.watched.clone(),
+            timeout_seconds,
+        });
+    }
+    match part {
+        Part::Start(s) if s.wait_healthy && !steps.watched.is_empty() => GroupStepsAfter {
+            gate: Some(Step::WaitGroupsHealthy {
+                groups: steps.watched,
+                timeout_seconds: s.health_timeout_seconds,
+            }),
+        },
+        _ => GroupStepsAfter { gate: None },
+    }
+}
+
+/// The group health gate, placed after the tier's other gates.
+pub(super) struct GroupStepsAfter {
+    pub gate: Option<Step>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_round_trip_and_refuse_odd_values() {
+        let s = Sizes {
+            min: 1,
+            max: 4,
+            desired: 2,
+        };
+        assert_eq!(s.tag_value(), "min=1,max=4,desired=2");
+        assert_eq!(Sizes::parse(&s.tag_value()), Ok(s));
+        assert_eq!(Sizes::parse(" desired=2, min=1 ,max=4"), Ok(s));
+        for bad in [
+            "",
+            "min=1,max=4",
+            "min=1,max=4,desired=5",
+            "min=-1,max=4,desired=2",
+            "min=1,max=4,desired=2,min=1",
+            "min=1,max=4,desired=two",
+            "min=1;max=4;desired=2",
+            "min=1,max=4,desired=2,extra=3",
+        ] {
+            assert!(Sizes::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
