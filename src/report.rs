@@ -37,6 +37,18 @@ pub fn summary_line(s: &Summary, action: &str) -> String {
             plural(s.skipped, "workload")
         ));
     }
+    if s.groups > 0 {
+        parts.push(format!(
+            "{} to {action}",
+            plural(s.groups, "Auto Scaling group")
+        ));
+    }
+    if s.groups_held > 0 {
+        parts.push(format!(
+            "{} held back",
+            plural(s.groups_held, "Auto Scaling group")
+        ));
+    }
     parts.join(", ")
 }
 
@@ -301,8 +313,15 @@ fn asg_step_text(step: &Step, action: &str) -> String {
         Step::WaitGroups {
             groups,
             timeout_seconds,
+        } if action == "stop" => format!(
+            "wait until the groups have no instances left: {} (at most {timeout_seconds}s)",
+            groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        Step::WaitGroups {
+            groups,
+            timeout_seconds,
         } => format!(
-            "wait until the groups hold these many instances InService (at a stop: none left): {} (at most {timeout_seconds}s)",
+            "wait until InService = desired: {} (at most {timeout_seconds}s)",
             names(groups)
         ),
         Step::WaitGroupsHealthy {
