@@ -285,6 +285,14 @@ fn tier_text(
     }
 }
 
+/// How an outcome names its member: the instance id, or `group NAME`.
+pub fn member_label(o: &Outcome) -> String {
+    match o.member {
+        Some(crate::spec::MemberKind::Asg) => format!("group {}", o.instance),
+        _ => o.instance.clone(),
+    }
+}
+
 /// An Auto Scaling group step, in words.
 fn asg_step_text(step: &Step, action: &str) -> String {
     let names = |g: &std::collections::BTreeMap<String, i32>| {
@@ -472,7 +480,7 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                     Status::Bypassed | Status::HeldBack | Status::Failed | Status::NotAttempted => {
                         format!(
                             "    {} {}: {}\n",
-                            o.instance,
+                            member_label(o),
                             o.status.words(),
                             crate::text::plain(o.detail.as_deref().unwrap_or_default())
                         )
@@ -490,6 +498,12 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                             parts.join("; ")
                         )
                     }
+                    _ if o.member.is_some() => format!(
+                        "    {} {}: {}\n",
+                        member_label(o),
+                        o.status.words(),
+                        crate::text::plain(o.detail.as_deref().unwrap_or_default())
+                    ),
                     _ => continue,
                 };
                 out.push_str(&if o.status == Status::Failed {
@@ -553,7 +567,7 @@ pub fn run_markdown(report: &RunReport) -> String {
                 "| {} | {} | {} | {} | {} |\n",
                 crate::text::code(&o.workload),
                 crate::text::code(&o.tier),
-                crate::text::code(&o.instance),
+                crate::text::code(&member_label(o)),
                 o.status.words(),
                 crate::text::cell(o.detail.as_deref().unwrap_or_default())
             ));
