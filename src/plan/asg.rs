@@ -328,6 +328,254 @@ pub(super) struct GroupStepsAfter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::{Instance, InstanceState, ObservedWorkload};
+    use crate::plan::{Intent, WorkloadPlan, plan_workload};
+    use crate::spec::{MemberKind, StartAction, StopAction, Tier, Workload};
+
+    fn workload() -> Workload {
+        let tier = |name: &str, stop: u32, start: u32, members: Vec<MemberKind>| Tier {
+            name: name.into(),
+            stop: Some(StopAction {
+                sequence: stop,
+                synchronous: true,
+                delay_seconds: 0,
+                override_file: None,
+            }),
+            start: Some(StartAction {
+                sequence: start,
+                wait_healthy: true,
+                health_timeout_seconds: 60,
+                ..StartAction::new(start)
+            }),
+            scaling: BTreeMap::new(),
+            members,
+        };
+        Workload {
+            tiers: vec![
+                tier("web", 0, 1, vec![MemberKind::Asg]),
+                tier("app", 1, 0, crate::spec::default_members()),
+            ],
+            disabled: false,
+            ..crate::spec::example_with_every_field()
+        }
+    }
+
+    fn group(name: &str, min: i32, max: i32, desired: i32) -> Group {
+        Group {
+            name: name.into(),
+            tier: Some("web".into()),
+            min_size: min,
+            max_size: max,
+            desired,
+            instances: (0..desired)
+                .map(|n| (format!("i-{name}{n}"), "InService".to_string()))
+                .collect(),
+            ..Group::default()
+        }
+    }
+
+    fn owned(g: &Group) -> Vec<Instance> {
+        g.instances
+            .keys()
+            .map(|id| Instance {
+                id: id.clone(),
+                tier: Some("web".into()),
+                state: InstanceState::Running,
+                instance_type: "t3.micro".into(),
+                name: None,
+                launch_time: None,
+                resize: None,
+                classic_load_balancers: Vec::new(),
+                target_groups: Vec::new(),
+                group: Some(g.name.clone()),
+            })
+            .collect()
+    }
+
+    fn plan(groups: Vec<Group>, action: Action) -> WorkloadPlan {
+        let instances = groups.iter().flat_map(owned).collect();
+        let o = ObservedWorkload {
+            region: "us-west-2".into(),
+            instances,
+            groups,
+            ..ObservedWorkload::default()
+        };
+        plan_workload(&workload(), Some(&o), &Intent::new(action)).unwrap()
+    }
+
+    fn web(p: &WorkloadPlan) -> &TierPlan {
+        p.waves
+            .iter()
+            .flat_map(|w| &w.tiers)
+            .find(|t| t.name == "web")
+            .unwrap()
+    }
+
+    #[test]
+    fn stop_records_and_scales_in_and_lists_the_owned_instances() {
+        let p = plan(vec![group("g", 1, 4, 2)], Action::Stop);
+        let t = web(&p);
+        assert_eq!(
+            t.steps,
+            vec![
+                Step::ScaleGroups {
+                    groups: vec![GroupChange {
+                        group: "g".into(),
+                        from: Sizes {
+                            min: 1,
+                            max: 4,
+                            desired: 2
+                        },
+                        to: Sizes {
+                            min: 0,
+                            max: 4,
+                            desired: 0
+                        },
+                        record: Some("min=1,max=4,desired=2".into()),
+                        forget_record: false,
+                    }]
+                },
+                Step::WaitGroups {
+                    groups: BTreeMap::from([("g".to_string(), 0)]),
+                    timeout_seconds: crate::plan::DEFAULT_WAIT_TIMEOUT_SECONDS,
+                },
+            ]
+        );
+        assert_eq!(t.groups[0].instances, vec!["i-g0", "i-g1"]);
+        assert!(t.groups[0].reason.contains("terminates its 2 instance(s)"));
+        assert!(
+            t.held.is_empty() && t.unchanged.is_empty(),
+            "owned instances are the group's"
+        );
+        assert!(p.unmatched.is_empty());
+        assert_eq!(p.summary().groups, 1);
+        assert!(p.has_actions());
+    }
+
+    #[test]
+    fn a_second_stop_is_a_no_op_and_the_start_restores_then_forgets() {
+        let mut g = group("g", 0, 4, 0);
+        g.recorded_sizes = Some("min=1,max=4,desired=2".into());
+        let p = plan(vec![g.clone()], Action::Stop);
+        assert!(web(&p).steps.is_empty());
+        assert_eq!(web(&p).groups[0].decision, GroupDecision::Unchanged);
+        assert!(!p.has_actions());
+
+        let p = plan(vec![g], Action::Start);
+        let t = web(&p);
+        assert_eq!(
+            t.steps[0],
+            Step::ScaleGroups {
+                groups: vec![GroupChange {
+                    group: "g".into(),
+                    from: Sizes {
+                        min: 0,
+                        max: 4,
+                        desired: 0
+                    },
+                    to: Sizes {
+                        min: 1,
+                        max: 4,
+                        desired: 2
+                    },
+                    record: None,
+                    forget_record: true,
+                }]
+            }
+        );
+        // Not synchronous at start: the health gate only.
+        assert_eq!(t.steps.len(), 2, "{:?}", t.steps);
+        assert!(
+            matches!(&t.steps[1], Step::WaitGroupsHealthy { groups, timeout_seconds: 60 } if groups["g"] == 2)
+        );
+
+        // After the start: nothing to do.
+        let p = plan(vec![group("g", 1, 4, 2)], Action::Start);
+        assert!(web(&p).steps.is_empty());
+        assert!(!p.has_actions());
+    }
+
+    #[test]
+    fn refusals_overrides_and_no_guessing() {
+        let mut warm = group("warm", 1, 4, 1);
+        warm.warm_pool = true;
+        let mut standby = group("standby", 1, 4, 2);
+        standby.instances.insert("i-s".into(), "Standby".into());
+        let mut kept = group("kept", 1, 4, 1);
+        kept.keep_running = Some("true".into());
+        let mut odd = group("odd", 1, 4, 1);
+        odd.keep_running = Some("yes please".into());
+        let mut off = group("off", 1, 4, 1);
+        off.keep_running = Some("False".into());
+        let p = plan(vec![kept, odd, off, standby, warm], Action::Stop);
+        let t = web(&p);
+        let decision = |n: &str| t.groups.iter().find(|g| g.group == n).unwrap();
+        assert_eq!(decision("warm").decision, GroupDecision::Held);
+        assert!(decision("warm").reason.contains("warm pool"));
+        assert_eq!(decision("standby").decision, GroupDecision::Held);
+        assert!(decision("standby").reason.contains("Standby"));
+        assert_eq!(decision("kept").decision, GroupDecision::Held);
+        assert_eq!(decision("odd").decision, GroupDecision::Held);
+        assert!(decision("odd").reason.contains("yes please"));
+        assert_eq!(decision("off").decision, GroupDecision::Scale);
+        assert_eq!(p.summary().groups_held, 4);
+
+        let mut empty = group("empty", 0, 4, 0);
+        empty.recorded_sizes = None;
+        let mut broken = group("broken", 0, 4, 0);
+        broken.recorded_sizes = Some("min=1,max=2".into());
+        let p = plan(vec![broken, empty], Action::Start);
+        let t = web(&p);
+        assert!(t.steps.is_empty(), "{:?}", t.steps);
+        assert!(t.groups.iter().all(|g| g.decision == GroupDecision::Held));
+        assert!(t.groups[0].reason.contains("cannot be read"));
+        assert!(t.groups[1].reason.contains("does not guess"));
+    }
+
+    #[test]
+    fn instances_of_unclaimed_groups_are_held_wherever_their_tier_tag_points() {
+        let mut g = group("other", 1, 4, 1);
+        g.tier = Some("elsewhere".into());
+        let mut instances = owned(&g);
+        instances[0].tier = Some("app".into());
+        let o = ObservedWorkload {
+            region: "us-west-2".into(),
+            instances,
+            groups: vec![g],
+            ..ObservedWorkload::default()
+        };
+        let p = plan_workload(&workload(), Some(&o), &Intent::new(Action::Stop)).unwrap();
+        assert_eq!(p.unmatched_groups, vec!["other"]);
+        let app = p
+            .waves
+            .iter()
+            .flat_map(|w| &w.tiers)
+            .find(|t| t.name == "app")
+            .unwrap();
+        assert!(app.steps.is_empty(), "{:?}", app.steps);
+        assert!(
+            app.held[0]
+                .reason
+                .contains("belongs to Auto Scaling group other")
+        );
+    }
+
+    #[test]
+    fn an_ec2_only_plan_has_no_group_fields() {
+        let mut w = workload();
+        w.tiers.retain(|t| t.name == "app");
+        let o = ObservedWorkload {
+            region: "us-west-2".into(),
+            ..ObservedWorkload::default()
+        };
+        let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(!text.contains("group"), "{text}");
+        let summary = serde_json::to_string(&p.summary()).unwrap();
+        assert!(!summary.contains("groups"), "{summary}");
+        let observed = serde_json::to_string(&o).unwrap();
+        assert!(!observed.contains("groups"), "{observed}");
+    }
 
     #[test]
     fn sizes_round_trip_and_refuse_odd_values() {
