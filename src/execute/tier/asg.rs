@@ -373,3 +373,327 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tokio::sync::watch;
+
+    use super::*;
+    use crate::execute::{CheckOutcome, Options, OverrideCheck, RunReport, Silent, execute, fence};
+    use crate::observe::{Group, InstanceState, ObservedWorkload};
+    use crate::plan::asg::Sizes;
+    use crate::plan::{Intent, Plan, plan_workload};
+    use crate::spec::{StartAction, StopAction, Tier, Workload};
+
+    /// Groups in memory: sizes set at once, instances appear InService
+    /// (or stay Pending when `pending`), tags by group.
+    #[derive(Default)]
+    struct Groups {
+        now: Mutex<BTreeMap<String, GroupNow>>,
+        tags: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+        calls: Mutex<Vec<String>>,
+        fail_tag: bool,
+        pending: bool,
+    }
+
+    impl Effects for Groups {
+        async fn stop(&self, _: &str, _: &[String], _: bool) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn start(&self, _: &str, _: &[String], _: bool) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn states(
+            &self,
+            _: &str,
+            _: &[String],
+        ) -> Result<BTreeMap<String, InstanceState>, AwsError> {
+            Ok(BTreeMap::new())
+        }
+        async fn resize(&self, _: &str, _: &crate::plan::Resize, _: bool) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn deregister_classic(&self, _: &str, _: &str, _: &[String]) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn register_classic(&self, _: &str, _: &str, _: &[String]) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn unhealthy(
+            &self,
+            _: &str,
+            _: &BTreeMap<String, Vec<String>>,
+            _: &[String],
+        ) -> Result<BTreeMap<String, String>, AwsError> {
+            Ok(BTreeMap::new())
+        }
+        async fn check_overrides(
+            &self,
+            _: &str,
+            _: &OverrideCheck,
+            _: &[String],
+        ) -> BTreeMap<String, CheckOutcome> {
+            BTreeMap::new()
+        }
+        async fn set_group_tag(&self, _: &str, g: &str, k: &str, v: &str) -> Result<(), AwsError> {
+            self.calls.lock().unwrap().push(format!("tag {g}"));
+            if self.fail_tag {
+                return Err(AwsError {
+                    call: "autoscaling:CreateOrUpdateTags".into(),
+                    kind: crate::error::AwsErrorKind::AccessDenied,
+                    code: Some("AccessDenied".into()),
+                    message: "no".into(),
+                });
+            }
+            let mut tags = self.tags.lock().unwrap();
+            tags.entry(g.into()).or_default().insert(k.into(), v.into());
+            Ok(())
+        }
+        async fn delete_group_tag(&self, _: &str, g: &str, k: &str) -> Result<(), AwsError> {
+            self.calls.lock().unwrap().push(format!("untag {g}"));
+            self.tags
+                .lock()
+                .unwrap()
+                .entry(g.into())
+                .or_default()
+                .remove(k);
+            Ok(())
+        }
+        async fn set_group_sizes(&self, _: &str, g: &str, s: Sizes) -> Result<(), AwsError> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push(format!("size {g} {}", s.tag_value()));
+            let state = if self.pending { "Pending" } else { "InService" };
+            self.now.lock().unwrap().insert(
+                g.into(),
+                GroupNow {
+                    desired: s.desired,
+                    instances: (0..s.desired)
+                        .map(|n| (format!("i-{g}{n}"), state.to_string()))
+                        .collect(),
+                    target_groups: Vec::new(),
+                },
+            );
+            Ok(())
+        }
+        async fn groups_now(
+            &self,
+            _: &str,
+            names: &[String],
+        ) -> Result<BTreeMap<String, GroupNow>, AwsError> {
+            let now = self.now.lock().unwrap();
+            Ok(names
+                .iter()
+                .filter_map(|n| Some((n.clone(), now.get(n)?.clone())))
+                .collect())
+        }
+    }
+
+    /// A fence that is lost from the start.
+    struct Lost;
+
+    impl fence::Fence for Lost {
+        fn holds(&self, _: &str) -> Result<(), String> {
+            Err("the run lease was taken over".into())
+        }
+        fn reassert<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>
+        {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn workload() -> Workload {
+        Workload {
+            tiers: vec![Tier {
+                name: "web".into(),
+                stop: Some(StopAction {
+                    sequence: 0,
+                    synchronous: true,
+                    delay_seconds: 0,
+                    override_file: None,
+                }),
+                start: Some(StartAction {
+                    wait_healthy: true,
+                    health_timeout_seconds: 5,
+                    ..StartAction::new(0)
+                }),
+                scaling: BTreeMap::new(),
+                members: vec![MemberKind::Asg],
+            }],
+            disabled: false,
+            ..crate::spec::example_with_every_field()
+        }
+    }
+
+    fn observed(min: i32, desired: i32, recorded: Option<&str>) -> ObservedWorkload {
+        ObservedWorkload {
+            region: "us-west-2".into(),
+            groups: vec![Group {
+                name: "g".into(),
+                tier: Some("web".into()),
+                min_size: min,
+                max_size: 4,
+                desired,
+                instances: (0..desired)
+                    .map(|n| (format!("i-old{n}"), "InService".to_string()))
+                    .collect(),
+                recorded_sizes: recorded.map(str::to_string),
+                ..Group::default()
+            }],
+            ..ObservedWorkload::default()
+        }
+    }
+
+    async fn run(
+        effects: Arc<Groups>,
+        o: &ObservedWorkload,
+        action: Action,
+        options: Options,
+        fence: Arc<dyn fence::Fence>,
+    ) -> RunReport {
+        let intent = Intent::new(action);
+        let plan = Plan {
+            version: 1,
+            action,
+            profile: None,
+            workloads: vec![plan_workload(&workload(), Some(o), &intent).unwrap()],
+        };
+        let (_tx, rx) = watch::channel(false);
+        execute(&plan, effects, Arc::new(Silent), options, fence, rx).await
+    }
+
+    fn group_outcome(r: &RunReport) -> &Outcome {
+        r.outcomes().find(|o| o.instance == "g").unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_tags_then_scales_in_and_start_restores_then_untags() {
+        let effects = Arc::new(Groups::default());
+        let r = run(
+            effects.clone(),
+            &observed(1, 2, None),
+            Action::Stop,
+            Options::default(),
+            Arc::new(fence::NoFence),
+        )
+        .await;
+        let o = group_outcome(&r);
+        assert_eq!(o.status, Status::Stopped, "{o:?}");
+        assert_eq!(o.member, Some(MemberKind::Asg));
+        assert_eq!(
+            *effects.calls.lock().unwrap(),
+            vec!["tag g", "size g min=0,max=4,desired=0"]
+        );
+        assert_eq!(
+            effects.tags.lock().unwrap()["g"][RECORDED_SIZES_TAG],
+            "min=1,max=4,desired=2"
+        );
+
+        effects.calls.lock().unwrap().clear();
+        let r = run(
+            effects.clone(),
+            &observed(0, 0, Some("min=1,max=4,desired=2")),
+            Action::Start,
+            Options::default(),
+            Arc::new(fence::NoFence),
+        )
+        .await;
+        assert_eq!(group_outcome(&r).status, Status::Started, "{r:?}");
+        assert_eq!(
+            *effects.calls.lock().unwrap(),
+            vec!["size g min=1,max=4,desired=2", "untag g"]
+        );
+        assert!(effects.tags.lock().unwrap()["g"].is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dry_run_makes_no_group_call() {
+        let effects = Arc::new(Groups::default());
+        let options = Options {
+            dry_run: true,
+            ..Options::default()
+        };
+        let r = run(
+            effects.clone(),
+            &observed(1, 2, None),
+            Action::Stop,
+            options,
+            Arc::new(fence::NoFence),
+        )
+        .await;
+        assert_eq!(group_outcome(&r).status, Status::WouldStop);
+        assert!(effects.calls.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_fence_makes_no_group_call() {
+        let effects = Arc::new(Groups::default());
+        let r = run(
+            effects.clone(),
+            &observed(1, 2, None),
+            Action::Stop,
+            Options::default(),
+            Arc::new(Lost),
+        )
+        .await;
+        let o = group_outcome(&r);
+        assert_eq!(o.status, Status::NotAttempted, "{o:?}");
+        assert!(o.detail.as_deref().unwrap().contains("taken over"));
+        assert!(effects.calls.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_tag_write_never_scales_in() {
+        let effects = Arc::new(Groups {
+            fail_tag: true,
+            ..Groups::default()
+        });
+        let r = run(
+            effects.clone(),
+            &observed(1, 2, None),
+            Action::Stop,
+            Options::default(),
+            Arc::new(fence::NoFence),
+        )
+        .await;
+        let o = group_outcome(&r);
+        assert_eq!(o.status, Status::Failed);
+        assert!(
+            o.detail.as_deref().unwrap().contains("not scaled in"),
+            "{o:?}"
+        );
+        assert_eq!(*effects.calls.lock().unwrap(), vec!["tag g"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_health_gate_times_out_naming_the_group_and_why() {
+        let effects = Arc::new(Groups {
+            pending: true,
+            ..Groups::default()
+        });
+        let r = run(
+            effects.clone(),
+            &observed(0, 0, Some("min=1,max=4,desired=2")),
+            Action::Start,
+            Options::default(),
+            Arc::new(fence::NoFence),
+        )
+        .await;
+        let failed: Vec<&Outcome> = r
+            .outcomes()
+            .filter(|o| o.status == Status::Failed)
+            .collect();
+        assert_eq!(failed.len(), 1, "{r:?}");
+        assert_eq!(
+            failed[0].detail.as_deref(),
+            Some("not healthy within 5s: 0 of 2 instance(s) InService (2 Pending)")
+        );
+        assert!(r.outcomes().all(|o| o.status != Status::Started), "{r:?}");
+    }
+}
