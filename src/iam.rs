@@ -620,6 +620,28 @@ fn asg_statements(
         )
         .used_by(&[Part::Plan, Part::Run]),
     );
+    // The health gate of groups behind classic load balancers.
+    let gated: BTreeSet<&str> = workloads
+        .iter()
+        .filter(|w| {
+            w.tiers.iter().any(|t| {
+                t.holds(MemberKind::Asg) && t.start.as_ref().is_some_and(|s| s.wait_healthy)
+            })
+        })
+        .map(|w| w.region.as_str())
+        .collect();
+    if !gated.is_empty() {
+        out.push(
+            Statement::new(
+                "AutoScalingClassicHealth",
+                &["elasticloadbalancing:DescribeInstanceHealth"],
+                ["*".to_string()],
+            )
+            .with_condition(
+                json!({"StringEquals": {"aws:RequestedRegion": gated.iter().collect::<Vec<_>>()}}),
+            ),
+        );
+    }
     for ((region, key), (values, actions)) in &by_tag {
         let groups = format!(
             "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*"

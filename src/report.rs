@@ -336,7 +336,7 @@ fn asg_step_text(step: &Step, action: &str) -> String {
             groups,
             timeout_seconds,
         } => format!(
-            "health gate: InService = desired, instances healthy in the groups' target groups and passing EC2 status checks: {} (at most {timeout_seconds}s)",
+            "health gate: InService = desired, instances healthy in the groups' target groups, InService in their classic load balancers and passing EC2 status checks: {} (at most {timeout_seconds}s)",
             names(groups)
         ),
         _ => String::new(),

@@ -123,6 +123,7 @@ impl AutoScaling {
                             desired: g.desired_capacity().unwrap_or_default(),
                             instances: lifecycle(g.instances()),
                             target_groups: g.target_group_arns().to_vec(),
+                            load_balancers: g.load_balancer_names().to_vec(),
                         },
                     );
                 }

@@ -319,6 +319,15 @@ pub const CALLS: &[Call] = &[
         REGION,
         "run start (waitHealthy)",
     ),
+    call(
+        "elb",
+        "DescribeInstanceHealth",
+        "describe_instance_health",
+        &["elasticloadbalancing:DescribeInstanceHealth"],
+        R::Unscoped,
+        REGION,
+        "run start (waitHealthy of asg tiers behind classic load balancers)",
+    ),
     // EC2 Auto Scaling (tiers holding `asg`).
     call(
         "autoscaling",

@@ -212,6 +212,28 @@ impl Effects for AwsEffects {
     ) -> Result<BTreeMap<String, crate::execute::GroupNow>, AwsError> {
         self.autoscaling(region).groups_now(names).await
     }
+
+    async fn classic_unhealthy(
+        &self,
+        region: &str,
+        lb: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let health = self.elb(region).classic_health(lb, ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| match health.get(id) {
+                Some((state, _)) if state == "InService" => None,
+                Some((state, reason)) if reason.is_empty() || reason == "N/A" => {
+                    Some((id.clone(), format!("{state} in classic {lb}")))
+                }
+                Some((state, reason)) => {
+                    Some((id.clone(), format!("{state} in classic {lb} ({reason})")))
+                }
+                None => Some((id.clone(), format!("not registered with classic {lb}"))),
+            })
+            .collect())
+    }
 }
 
 impl crate::observe::Observer for AwsEffects {

@@ -162,6 +162,17 @@ pub trait Effects: Send + Sync + 'static {
         let e = no_groups("autoscaling:DescribeAutoScalingGroups", "any");
         async { Err(e) }
     }
+    /// Why each instance is not `InService` in this classic load balancer
+    /// (absent: InService); the health gate of groups behind one.
+    fn classic_unhealthy(
+        &self,
+        _region: &str,
+        load_balancer: &str,
+        _ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send {
+        let e = no_groups("elasticloadbalancing:DescribeInstanceHealth", load_balancer);
+        async { Err(e) }
+    }
 }
 
 /// What an Auto Scaling group looks like now, for waits and health gates.
@@ -173,6 +184,8 @@ pub struct GroupNow {
     pub instances: BTreeMap<String, String>,
     /// ELBv2 target groups of the group.
     pub target_groups: Vec<String>,
+    /// Classic load balancers of the group.
+    pub load_balancers: Vec<String>,
 }
 
 fn no_groups(call: &str, group: &str) -> AwsError {

@@ -252,6 +252,32 @@ fn stop_records_the_sizes_and_scales_in_and_a_second_stop_keeps_them() {
 #[test]
 fn start_restores_the_sizes_behind_the_health_gate_then_starts_the_next_wave() {
     let f = fixture();
+    // The group is behind a classic load balancer: the gate checks InService there.
+    let config = f.rt.block_on(f.emu.sdk_config());
+    let clb = aws_sdk_elasticloadbalancing::Client::new(&config);
+    let asg = f.client();
+    f.rt.block_on(async {
+        clb.create_load_balancer()
+            .load_balancer_name("app-clb")
+            .listeners(
+                aws_sdk_elasticloadbalancing::types::Listener::builder()
+                    .protocol("HTTP")
+                    .load_balancer_port(80)
+                    .instance_port(80)
+                    .build()
+                    .unwrap(),
+            )
+            .availability_zones(format!("{REGION}a"))
+            .send()
+            .await
+            .unwrap();
+        asg.attach_load_balancers()
+            .auto_scaling_group_name("shop-app")
+            .load_balancer_names("app-clb")
+            .send()
+            .await
+            .unwrap();
+    });
     let (code, out, err) = f.tierctl(&["run", "stop", "Shop"]);
     assert_eq!(code, 0, "{out}{err}");
     f.emu
@@ -284,6 +310,12 @@ fn start_restores_the_sizes_behind_the_health_gate_then_starts_the_next_wave() {
         .as_f64()
         .unwrap();
     assert!(start_web > last_describe);
+    let health = f.emu.calls("action=DescribeInstanceHealth");
+    assert!(
+        !health.is_empty(),
+        "the gate asked the classic load balancer"
+    );
+    assert!(health.iter().all(|c| c["status"] == 200), "{health:?}");
     let (min, max, desired, instances, _) = f.group("shop-app");
     assert_eq!((min, max, desired), (1, 4, 2));
     assert_eq!(instances.len(), 2);

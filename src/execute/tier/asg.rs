@@ -346,20 +346,39 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
             .pacer
             .acquire(self.region, pace::Call::Describe, in_service.len())
             .await;
-        match self
+        let mut bad = match self
             .ctx
             .effects
             .unhealthy(self.region, &target_groups, &in_service)
             .await
         {
-            Ok(bad) if bad.is_empty() => Ok(()),
-            Ok(bad) => Err(bad
-                .iter()
-                .map(|(id, why)| format!("{id}: {why}"))
-                .collect::<Vec<_>>()
-                .join("; ")),
-            Err(e) => Err(format!("health not readable: {e}")),
+            Ok(bad) => bad,
+            Err(e) => return Err(format!("health not readable: {e}")),
+        };
+        // Classic load balancers of the group: InService there too.
+        for lb in &now.load_balancers {
+            match self
+                .ctx
+                .effects
+                .classic_unhealthy(self.region, lb, &in_service)
+                .await
+            {
+                Ok(more) => {
+                    for (id, why) in more {
+                        bad.entry(id).or_insert(why);
+                    }
+                }
+                Err(e) => return Err(format!("health in classic {lb} not readable: {e}")),
+            }
         }
+        if bad.is_empty() {
+            return Ok(());
+        }
+        Err(bad
+            .iter()
+            .map(|(id, why)| format!("{id}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; "))
     }
 
     /// Outcomes of the groups changed (`done`: stopped, started, would...)
@@ -475,6 +494,7 @@ mod tests {
                         .map(|n| (format!("i-{g}{n}"), state.to_string()))
                         .collect(),
                     target_groups: Vec::new(),
+                    load_balancers: Vec::new(),
                 },
             );
             Ok(())

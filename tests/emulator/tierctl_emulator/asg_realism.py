@@ -78,3 +78,12 @@ def reset():
     with _lock:
         _config["inServiceMs"] = 0
         _holds.clear()
+
+
+def _active_instances(self):
+    """moto's own view (what the group counts and registers), not the shown Pending."""
+    return [x for x in self.instance_states
+            if x.__dict__.get("_lifecycle", "InService") == "InService"]
+
+
+asg.FakeAutoScalingGroup.active_instances = _active_instances
