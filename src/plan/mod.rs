@@ -827,10 +827,18 @@ impl<'o> GroupsByTier<'o> {
             .flatten()
             .map(|g| g.name.as_str())
             .collect();
+        // Terminated instances keep their group tag for a while: the
+        // group still owns them (never acted on), but they are not listed.
         let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
             if let Some(g) = i.group.as_deref().filter(|g| claimed.contains(g)) {
-                owned.entry(g.to_string()).or_default().push(i.id.clone());
+                let ids = owned.entry(g.to_string()).or_default();
+                if !matches!(
+                    i.state,
+                    InstanceState::Terminated | InstanceState::ShuttingDown
+                ) {
+                    ids.push(i.id.clone());
+                }
             }
         }
         owned.values_mut().for_each(|v| v.sort());
