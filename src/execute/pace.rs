@@ -35,7 +35,8 @@ pub enum Call {
     /// `DescribeInstances` with a filter or ids: 100 / 20 per s.
     Describe,
     /// Auto Scaling's mutating calls (`UpdateAutoScalingGroup`, tags) and
-    /// describes: AWS documents no bucket sizes, so a cautious 20 / 2 per s.
+    /// describes: AWS documents no bucket sizes; 40 / 8 per s, slowed
+    /// further by throttles like the other buckets.
     AutoScaling,
 }
 
@@ -65,7 +66,7 @@ impl Call {
             Call::Stop => ((50.0, 5.0), Some((1000.0, 20.0))),
             Call::Modify => ((50.0, 5.0), None),
             Call::Describe => ((100.0, 20.0), None),
-            Call::AutoScaling => ((20.0, 2.0), None),
+            Call::AutoScaling => ((40.0, 8.0), None),
         }
     }
 }
