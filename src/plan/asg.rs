@@ -16,8 +16,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Part, Step, TierPlan};
-use crate::observe::Group;
+use std::collections::BTreeSet;
+
+use super::{Action, InstanceNote, Intent, Part, Step, TierPlan, WorkloadPlan, note};
+use crate::observe::{Group, Instance, InstanceState, ObservedWorkload};
+use crate::spec::{MemberKind, Tier, Workload};
 
 /// The tag that holds a stopped group's sizes.
 pub const RECORDED_SIZES_TAG: &str = "tierctl:stopped-sizes";
@@ -323,6 +326,133 @@ pub(super) fn push_steps(
 /// The group health gate, placed after the tier's other gates.
 pub(super) struct GroupStepsAfter {
     pub gate: Option<Step>,
+}
+
+/// The workload's Auto Scaling groups by the tier (holding `asg`) that
+/// claims them, and the instances they own.
+pub(super) struct GroupsByTier<'o> {
+    /// Tier name -> its groups, by name.
+    by_tier: BTreeMap<String, Vec<&'o Group>>,
+    /// Claimed group -> the instances it owns, sorted.
+    owned: BTreeMap<String, Vec<String>>,
+}
+
+impl<'o> GroupsByTier<'o> {
+    pub(super) fn of(
+        w: &Workload,
+        observed: Option<&'o ObservedWorkload>,
+        plan: &mut WorkloadPlan,
+    ) -> Self {
+        let asg_tiers: BTreeSet<&str> = w
+            .tiers
+            .iter()
+            .filter(|t| t.holds(MemberKind::Asg))
+            .map(|t| t.name.as_str())
+            .collect();
+        let mut by_tier: BTreeMap<String, Vec<&Group>> = BTreeMap::new();
+        for g in observed.map(|o| o.groups.as_slice()).unwrap_or_default() {
+            match g.tier.as_deref() {
+                Some(t) if asg_tiers.contains(t) => {
+                    by_tier.entry(t.to_string()).or_default().push(g)
+                }
+                _ => plan.unmatched_groups.push(g.name.clone()),
+            }
+        }
+        let claimed: BTreeSet<&str> = by_tier
+            .values()
+            .flatten()
+            .map(|g| g.name.as_str())
+            .collect();
+        // Terminated instances keep their group tag for a while: the
+        // group still owns them (never acted on), but they are not listed.
+        let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
+            if let Some(g) = i.group.as_deref().filter(|g| claimed.contains(g)) {
+                let ids = owned.entry(g.to_string()).or_default();
+                if !matches!(
+                    i.state,
+                    InstanceState::Terminated | InstanceState::ShuttingDown
+                ) {
+                    ids.push(i.id.clone());
+                }
+            }
+        }
+        owned.values_mut().for_each(|v| v.sort());
+        GroupsByTier { by_tier, owned }
+    }
+
+    /// Whether `i` belongs to a group a tier claims (then it is listed with
+    /// its group, never acted on alone).
+    pub(super) fn owns(&self, i: &Instance) -> bool {
+        i.group
+            .as_deref()
+            .is_some_and(|g| self.owned.contains_key(g))
+    }
+
+    /// The tier's instances that may be acted on one by one, and notes for
+    /// those that may not: owned by a group no tier claims, or in a tier
+    /// that does not hold `ec2`.
+    pub(super) fn apart<'i>(
+        tier: &Tier,
+        instances: &[&'i Instance],
+    ) -> (Vec<&'i Instance>, Vec<InstanceNote>) {
+        let mut keep = Vec::new();
+        let mut held = Vec::new();
+        for &i in instances {
+            if let Some(g) = &i.group {
+                if !matches!(
+                    i.state,
+                    InstanceState::Terminated | InstanceState::ShuttingDown
+                ) {
+                    held.push(note(i, &format!("belongs to Auto Scaling group {g} (tag aws:autoscaling:groupName), which no tier holding `asg` claims: never acted on one by one")));
+                }
+            } else if !tier.holds(MemberKind::Ec2) {
+                held.push(note(
+                    i,
+                    "the tier does not hold `ec2` members (see `members`): not acted on",
+                ));
+            } else {
+                keep.push(i);
+            }
+        }
+        (keep, held)
+    }
+
+    /// Adds the tier's group notes and steps to `tp`.
+    pub(super) fn plan_tier(
+        &self,
+        tier: &Tier,
+        part: Part<'_>,
+        offline: bool,
+        intent: &Intent,
+        tp: &mut TierPlan,
+    ) {
+        if !tier.holds(MemberKind::Asg) {
+            return;
+        }
+        if offline {
+            tp.notes
+                .push("Auto Scaling groups are not observed offline: the plan names none".into());
+            return;
+        }
+        let groups = self.by_tier.get(&tier.name).cloned().unwrap_or_default();
+        let steps = plan_groups(intent.action, &groups, &self.owned, tp);
+        let acts = !steps.changes.is_empty();
+        // Before the delay (the last step, when any), after the tier's other steps and gates.
+        let delay = match tp.steps.last() {
+            Some(Step::Delay { .. }) => tp.steps.pop(),
+            _ => None,
+        };
+        let after = push_steps(part, steps, intent.wait_timeout_seconds, tp);
+        tp.steps.extend(after.gate);
+        match delay {
+            Some(d) => tp.steps.push(d),
+            None if acts && part.delay() > 0 => tp.steps.push(Step::Delay {
+                seconds: part.delay(),
+            }),
+            None => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::observe::{Instance, InstanceState, ObservedWorkload};
-use crate::spec::{GuestOs, MemberKind, StartAction, StopAction, Tier, Workload};
+use crate::spec::{GuestOs, StartAction, StopAction, Tier, Workload};
 
 /// Version of the plan's JSON form; bumped on incompatible change.
 pub const PLAN_VERSION: u32 = 1;
@@ -407,7 +407,7 @@ pub fn plan_workload(
     }
 
     let known: BTreeSet<&str> = w.tiers.iter().map(|t| t.name.as_str()).collect();
-    let groups = GroupsByTier::of(w, observed, &mut plan);
+    let groups = asg::GroupsByTier::of(w, observed, &mut plan);
     let mut by_tier: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
     for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
         if groups.owns(i) {
@@ -605,7 +605,7 @@ fn plan_tier(
         notes: Vec::new(),
         groups: Vec::new(),
     };
-    let (instances, held_apart) = GroupsByTier::apart(tier, instances);
+    let (instances, held_apart) = asg::GroupsByTier::apart(tier, instances);
     let instances = instances.as_slice();
     tp.held.extend(held_apart);
     let mut acting = sort_instances(
@@ -793,129 +793,6 @@ fn start_steps(
             instances: waited,
             timeout_seconds: start.health_timeout_seconds,
         });
-    }
-}
-
-/// The workload's Auto Scaling groups by the tier (holding `asg`) that
-/// claims them, and the instances they own.
-struct GroupsByTier<'o> {
-    /// Tier name -> its groups, by name.
-    by_tier: BTreeMap<String, Vec<&'o crate::observe::Group>>,
-    /// Claimed group -> the instances it owns, sorted.
-    owned: BTreeMap<String, Vec<String>>,
-}
-
-impl<'o> GroupsByTier<'o> {
-    fn of(w: &Workload, observed: Option<&'o ObservedWorkload>, plan: &mut WorkloadPlan) -> Self {
-        let asg_tiers: BTreeSet<&str> = w
-            .tiers
-            .iter()
-            .filter(|t| t.holds(MemberKind::Asg))
-            .map(|t| t.name.as_str())
-            .collect();
-        let mut by_tier: BTreeMap<String, Vec<&crate::observe::Group>> = BTreeMap::new();
-        for g in observed.map(|o| o.groups.as_slice()).unwrap_or_default() {
-            match g.tier.as_deref() {
-                Some(t) if asg_tiers.contains(t) => {
-                    by_tier.entry(t.to_string()).or_default().push(g)
-                }
-                _ => plan.unmatched_groups.push(g.name.clone()),
-            }
-        }
-        let claimed: BTreeSet<&str> = by_tier
-            .values()
-            .flatten()
-            .map(|g| g.name.as_str())
-            .collect();
-        // Terminated instances keep their group tag for a while: the
-        // group still owns them (never acted on), but they are not listed.
-        let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
-            if let Some(g) = i.group.as_deref().filter(|g| claimed.contains(g)) {
-                let ids = owned.entry(g.to_string()).or_default();
-                if !matches!(
-                    i.state,
-                    InstanceState::Terminated | InstanceState::ShuttingDown
-                ) {
-                    ids.push(i.id.clone());
-                }
-            }
-        }
-        owned.values_mut().for_each(|v| v.sort());
-        GroupsByTier { by_tier, owned }
-    }
-
-    /// Whether `i` belongs to a group a tier claims (then it is listed with
-    /// its group, never acted on alone).
-    fn owns(&self, i: &Instance) -> bool {
-        i.group
-            .as_deref()
-            .is_some_and(|g| self.owned.contains_key(g))
-    }
-
-    /// The tier's instances that may be acted on one by one, and notes for
-    /// those that may not: owned by a group no tier claims, or in a tier
-    /// that does not hold `ec2`.
-    fn apart<'i>(
-        tier: &Tier,
-        instances: &[&'i Instance],
-    ) -> (Vec<&'i Instance>, Vec<InstanceNote>) {
-        let mut keep = Vec::new();
-        let mut held = Vec::new();
-        for &i in instances {
-            if let Some(g) = &i.group {
-                if !matches!(
-                    i.state,
-                    InstanceState::Terminated | InstanceState::ShuttingDown
-                ) {
-                    held.push(note(i, &format!("belongs to Auto Scaling group {g} (tag aws:autoscaling:groupName), which no tier holding `asg` claims: never acted on one by one")));
-                }
-            } else if !tier.holds(MemberKind::Ec2) {
-                held.push(note(
-                    i,
-                    "the tier does not hold `ec2` members (see `members`): not acted on",
-                ));
-            } else {
-                keep.push(i);
-            }
-        }
-        (keep, held)
-    }
-
-    /// Adds the tier's group notes and steps to `tp`.
-    fn plan_tier(
-        &self,
-        tier: &Tier,
-        part: Part<'_>,
-        offline: bool,
-        intent: &Intent,
-        tp: &mut TierPlan,
-    ) {
-        if !tier.holds(MemberKind::Asg) {
-            return;
-        }
-        if offline {
-            tp.notes
-                .push("Auto Scaling groups are not observed offline: the plan names none".into());
-            return;
-        }
-        let groups = self.by_tier.get(&tier.name).cloned().unwrap_or_default();
-        let steps = asg::plan_groups(intent.action, &groups, &self.owned, tp);
-        let acts = !steps.changes.is_empty();
-        // Before the delay (the last step, when any), after the tier's other steps and gates.
-        let delay = match tp.steps.last() {
-            Some(Step::Delay { .. }) => tp.steps.pop(),
-            _ => None,
-        };
-        let after = asg::push_steps(part, steps, intent.wait_timeout_seconds, tp);
-        tp.steps.extend(after.gate);
-        match delay {
-            Some(d) => tp.steps.push(d),
-            None if acts && part.delay() > 0 => tp.steps.push(Step::Delay {
-                seconds: part.delay(),
-            }),
-            None => {}
-        }
     }
 }
 
