@@ -740,4 +740,27 @@ mod tests {
         assert!(line.contains("line one line two"));
         assert!(line.chars().count() < MAX_DETAIL_CHARS + 40);
     }
+
+    #[test]
+    fn a_group_that_failed_its_health_gate_is_named_as_a_group() {
+        let mut g = o(
+            "web",
+            "shop-web",
+            Status::Failed,
+            "not healthy within 3s: 0 of 2 instance(s) InService (2 Pending)",
+        );
+        g.member = Some(crate::spec::MemberKind::Asg);
+        let r = report(
+            "Shop",
+            vec![g, o("app", "i-1", Status::NotAttempted, "halted")],
+        );
+        let n = one(&r, &[]).expect("a failure needs a human");
+        assert!(
+            n.message.contains(
+                "group shop-web: not healthy within 3s: 0 of 2 instance(s) InService (2 Pending)"
+            ),
+            "{}",
+            n.message
+        );
+    }
 }
