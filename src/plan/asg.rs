@@ -244,12 +244,6 @@ pub(super) fn plan_groups(
             Action::Start => {
                 let recorded = g.recorded_sizes.as_deref().map(Sizes::parse);
                 match recorded {
-                    Some(Err(why)) => note(
-                        GroupDecision::Held,
-                        format!(
-                            "tag {RECORDED_SIZES_TAG} cannot be read ({why}): not started rather than guess its sizes"
-                        ),
-                    ),
                     _ if now.desired > 0 => {
                         let mut why = format!("already running (desired {})", now.desired);
                         if recorded.is_some() {
@@ -262,6 +256,12 @@ pub(super) fn plan_groups(
                             out.watched.insert(g.name.clone(), now.desired);
                         }
                     }
+                    Some(Err(why)) => note(
+                        GroupDecision::Held,
+                        format!(
+                            "tag {RECORDED_SIZES_TAG} cannot be read ({why}): not started rather than guess its sizes"
+                        ),
+                    ),
                     None => note(
                         GroupDecision::Held,
                         format!(
@@ -660,6 +660,13 @@ mod tests {
         assert!(t.groups.iter().all(|g| g.decision == GroupDecision::Held));
         assert!(t.groups[0].reason.contains("cannot be read"));
         assert!(t.groups[1].reason.contains("does not guess"));
+
+        // A running group is left alone whatever its old tag says.
+        let mut running = group("running", 1, 4, 2);
+        running.recorded_sizes = Some("garbage".into());
+        let p = plan(vec![running], Action::Start);
+        assert_eq!(web(&p).groups[0].decision, GroupDecision::Unchanged);
+        assert!(web(&p).steps.is_empty());
     }
 
     #[test]
