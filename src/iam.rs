@@ -475,6 +475,8 @@ pub fn statements(
         ));
     }
 
+    out.extend(asg_statements(workloads, p, account, &mut sids));
+
     // SSM override checks: only for workloads with a tier that has `stop.override`.
     let mut ssm_regions = BTreeSet::new();
     let mut documents = BTreeSet::new();
@@ -749,6 +751,128 @@ pub fn trust_policy(service: &str, account: Option<&str>) -> Value {
 }
 
 /// `us-west-2` -> `UsWest2`: the letters and digits of a name, words capitalised.
+/// EC2 Auto Scaling, only for workloads with a tier holding `asg`:
+/// DescribeAutoScalingGroups (no resource-level permissions: `*` in the
+/// regions), and per (region, workload tag key) UpdateAutoScalingGroup and
+/// the recorded-sizes tag calls on groups carrying the workload tag
+/// (`autoscaling:ResourceTag/<key>`), the tag calls only for the tag key
+/// tierctl writes (`aws:TagKeys`).
+fn asg_statements(
+    workloads: &[&Workload],
+    p: &str,
+    account: &str,
+    sids: &mut Sids,
+) -> Vec<Statement> {
+    use crate::spec::MemberKind;
+    let mut regions: BTreeSet<&str> = BTreeSet::new();
+    // (region, tag key) -> (tag values, actions)
+    let mut by_tag: BTreeMap<(&str, &str), TagGroup<'_>> = BTreeMap::new();
+    for w in workloads {
+        let tiers: Vec<_> = w
+            .tiers
+            .iter()
+            .filter(|t| t.holds(MemberKind::Asg))
+            .collect();
+        if tiers.is_empty() {
+            continue;
+        }
+        regions.insert(w.region.as_str());
+        let tag = &w.selector.workload_tag;
+        let (values, actions) = by_tag
+            .entry((w.region.as_str(), tag.key.as_str()))
+            .or_default();
+        values.insert(tag.value.as_str());
+        for t in tiers {
+            if t.stop.is_some() {
+                actions.insert("autoscaling:CreateOrUpdateTags");
+            }
+            if t.start.is_some() {
+                actions.insert("autoscaling:DeleteTags");
+            }
+            if t.stop.is_some() || t.start.is_some() {
+                actions.insert("autoscaling:UpdateAutoScalingGroup");
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if regions.is_empty() {
+        return out;
+    }
+    out.push(
+        Statement::new(
+            "AutoScalingDescribe",
+            &["autoscaling:DescribeAutoScalingGroups"],
+            ["*".to_string()],
+        )
+        .with_condition(
+            json!({"StringEquals": {"aws:RequestedRegion": regions.iter().collect::<Vec<_>>()}}),
+        )
+        .used_by(&[Part::Plan, Part::Run]),
+    );
+    // The health gate of groups behind classic load balancers.
+    let gated: BTreeSet<&str> = workloads
+        .iter()
+        .filter(|w| {
+            w.tiers.iter().any(|t| {
+                t.holds(MemberKind::Asg) && t.start.as_ref().is_some_and(|s| s.wait_healthy)
+            })
+        })
+        .map(|w| w.region.as_str())
+        .collect();
+    if !gated.is_empty() {
+        out.push(
+            Statement::new(
+                "AutoScalingClassicHealth",
+                &["elasticloadbalancing:DescribeInstanceHealth"],
+                ["*".to_string()],
+            )
+            .with_condition(
+                json!({"StringEquals": {"aws:RequestedRegion": gated.iter().collect::<Vec<_>>()}}),
+            ),
+        );
+    }
+    for ((region, key), (values, actions)) in &by_tag {
+        let groups = format!(
+            "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*"
+        );
+        let tag_key = format!("autoscaling:ResourceTag/{key}");
+        let values: Vec<&&str> = values.iter().collect();
+        if actions.contains("autoscaling:UpdateAutoScalingGroup") {
+            out.push(
+                Statement::new(
+                    &sids.unique(&format!(
+                        "AutoScalingResize{}{}",
+                        sid_part(region),
+                        sid_part(key)
+                    )),
+                    &["autoscaling:UpdateAutoScalingGroup"],
+                    [groups.clone()],
+                )
+                .with_condition(json!({"StringEquals": {tag_key.clone(): values}})),
+            );
+        }
+        let tags: Vec<&str> = actions
+            .iter()
+            .copied()
+            .filter(|a| *a != "autoscaling:UpdateAutoScalingGroup")
+            .collect();
+        if !tags.is_empty() {
+            out.push(
+                Statement::new(
+                    &sids.unique(&format!("AutoScalingSizesTag{}{}", sid_part(region), sid_part(key))),
+                    &tags,
+                    [groups],
+                )
+                .with_condition(json!({
+                    "StringEquals": {tag_key: values},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [crate::plan::asg::RECORDED_SIZES_TAG]},
+                })),
+            );
+        }
+    }
+    out
+}
+
 fn sid_part(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -1387,6 +1511,7 @@ mod tests {
     fn a_policy_with_every_feature_allows_exactly_the_catalogue() {
         let mut w = crate::spec::example_with_every_field();
         w.disabled = false;
+        w.tiers[0].members.push(crate::spec::MemberKind::Asg);
         for t in &mut w.tiers {
             if let Some(s) = t.start.as_mut() {
                 s.wait_healthy = true;
@@ -1409,5 +1534,44 @@ mod tests {
         assert!(text.contains("dynamodb:LeadingKeys"));
         assert!(text.contains("kms:GrantIsForAWSResource"));
         assert!(text.contains("\"ec2:Attribute\":\"InstanceType\""));
+        assert!(text.contains("autoscaling:ResourceTag/"), "{text}");
+        assert!(
+            text.contains("\"aws:TagKeys\":[\"tierctl:stopped-sizes\"]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn asg_statements_only_for_asg_tiers() {
+        let mut w = bare("Shop", "us-west-2", "App", "shop");
+        w.tiers[0].start = start();
+        let s = settings(Part::All);
+        let before = policy(&[&w], &tables(Some("us-west-2")), &s);
+        assert!(!before.to_string().contains("autoscaling"));
+        w.tiers[0].members = vec![crate::spec::MemberKind::Asg];
+        let after = policy(&[&w], &tables(Some("us-west-2")), &s);
+        let sids = sids(&after);
+        assert!(
+            sids.contains(&"AutoScalingDescribe".to_string()),
+            "{sids:?}"
+        );
+        let resize = statement(&after, "AutoScalingResizeUsWest2App");
+        assert_eq!(
+            resize["Condition"]["StringEquals"]["autoscaling:ResourceTag/App"],
+            json!(["shop"])
+        );
+        assert_eq!(
+            resize["Resource"],
+            json!([
+                "arn:aws:autoscaling:us-west-2:123456789012:autoScalingGroup:*:autoScalingGroupName/*"
+            ])
+        );
+        let tags = statement(&after, "AutoScalingSizesTagUsWest2App");
+        let actions = tags["Action"].as_array().unwrap();
+        assert!(actions.contains(&json!("autoscaling:DeleteTags")), "{tags}");
+        assert_eq!(
+            actions.contains(&json!("autoscaling:CreateOrUpdateTags")),
+            w.tiers[0].stop.is_some()
+        );
     }
 }

@@ -39,6 +39,9 @@
 //!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`].
 //! - [`plan`](mod@plan): `plan(&Workload, &Observed, &Intent) -> Plan`: waves,
 //!   tiers, steps with their batches, resizes. Pure and deterministic.
+//! - [`plan::asg`]: what a stop or start does to Auto Scaling groups
+//!   (record the sizes in the group's tag and scale in, or restore them),
+//!   which groups are held, and the instances a group owns.
 //! - [`execute`]: walks a [`plan::Plan`] through the [`execute::Effects`]
 //!   trait: batching as planned, pacing, waits, the fencing run lease
 //!   ([`execute::fence`], implemented by [`pipeline::lease`]), cancellation;

@@ -37,6 +37,18 @@ pub fn summary_line(s: &Summary, action: &str) -> String {
             plural(s.skipped, "workload")
         ));
     }
+    if s.groups > 0 {
+        parts.push(format!(
+            "{} to {action}",
+            plural(s.groups, "Auto Scaling group")
+        ));
+    }
+    if s.groups_held > 0 {
+        parts.push(format!(
+            "{} held back",
+            plural(s.groups_held, "Auto Scaling group")
+        ));
+    }
     parts.join(", ")
 }
 
@@ -243,9 +255,13 @@ fn tier_text(
                 )
             }
             Step::Delay { seconds } => format!("then wait {seconds}s before the next wave"),
+            Step::ScaleGroups { .. } | Step::WaitGroups { .. } | Step::WaitGroupsHealthy { .. } => {
+                asg_step_text(step, action)
+            }
         };
         out.push_str(&p.act(format!("      {line}\n")));
     }
+    asg_groups_text(out, t, p);
     for n in &t.unchanged {
         out.push_str(&p.dim(format!("      = {}\n", note_text(n))));
     }
@@ -259,8 +275,94 @@ fn tier_text(
     for n in &t.notes {
         out.push_str(&format!("      note: {n}\n"));
     }
-    if t.steps.is_empty() && t.unchanged.is_empty() && t.held.is_empty() && w.observed {
+    if t.steps.is_empty()
+        && t.unchanged.is_empty()
+        && t.held.is_empty()
+        && t.groups.is_empty()
+        && w.observed
+    {
         out.push_str(&p.dim("      no instances\n".to_string()));
+    }
+}
+
+/// How an outcome names its member: the instance id, or `group NAME`.
+pub fn member_label(o: &Outcome) -> String {
+    match o.member {
+        Some(crate::spec::MemberKind::Asg) => format!("group {}", o.instance),
+        _ => o.instance.clone(),
+    }
+}
+
+/// An Auto Scaling group step, in words.
+fn asg_step_text(step: &Step, action: &str) -> String {
+    let names = |g: &std::collections::BTreeMap<String, i32>| {
+        g.iter()
+            .map(|(name, n)| format!("{name} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match step {
+        Step::ScaleGroups { groups } => {
+            let list: Vec<String> = groups
+                .iter()
+                .map(|c| format!("{} {} -> {}", c.group, c.from.tag_value(), c.to.tag_value()))
+                .collect();
+            let how = if action == "stop" {
+                "record sizes in tag tierctl:stopped-sizes, then scale in (instances are terminated)"
+            } else {
+                "restore recorded sizes (fresh instances launch), then delete tag tierctl:stopped-sizes"
+            };
+            format!(
+                "{action} {}: {how}: {}",
+                plural(groups.len(), "Auto Scaling group"),
+                list.join(", ")
+            )
+        }
+        Step::WaitGroups {
+            groups,
+            timeout_seconds,
+        } if action == "stop" => format!(
+            "wait until the groups have no instances left: {} (at most {timeout_seconds}s)",
+            groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        Step::WaitGroups {
+            groups,
+            timeout_seconds,
+        } => format!(
+            "wait until InService = desired: {} (at most {timeout_seconds}s)",
+            names(groups)
+        ),
+        Step::WaitGroupsHealthy {
+            groups,
+            timeout_seconds,
+        } => format!(
+            "health gate: InService = desired, instances healthy in the groups' target groups, InService in their classic load balancers and passing EC2 status checks: {} (at most {timeout_seconds}s)",
+            names(groups)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The tier's Auto Scaling groups, each with what the plan does and why.
+fn asg_groups_text(out: &mut String, t: &TierPlan, p: &Paint) {
+    use crate::plan::asg::GroupDecision;
+    for g in &t.groups {
+        let owned = if g.instances.is_empty() {
+            String::new()
+        } else {
+            format!(" [owns {}]", g.instances.join(", "))
+        };
+        let line = format!(
+            "group {} ({}): {}{owned}",
+            g.group,
+            g.sizes.tag_value(),
+            g.reason
+        );
+        match g.decision {
+            GroupDecision::Scale => out.push_str(&format!("      ~ {line}\n")),
+            GroupDecision::Unchanged => out.push_str(&p.dim(format!("      = {line}\n"))),
+            GroupDecision::Held => out.push_str(&p.warn(format!("      ! {line} (held back)\n"))),
+        }
     }
 }
 
@@ -378,7 +480,7 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                     Status::Bypassed | Status::HeldBack | Status::Failed | Status::NotAttempted => {
                         format!(
                             "    {} {}: {}\n",
-                            o.instance,
+                            member_label(o),
                             o.status.words(),
                             crate::text::plain(o.detail.as_deref().unwrap_or_default())
                         )
@@ -396,6 +498,12 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                             parts.join("; ")
                         )
                     }
+                    _ if o.member.is_some() => format!(
+                        "    {} {}: {}\n",
+                        member_label(o),
+                        o.status.words(),
+                        crate::text::plain(o.detail.as_deref().unwrap_or_default())
+                    ),
                     _ => continue,
                 };
                 out.push_str(&if o.status == Status::Failed {
@@ -459,7 +567,7 @@ pub fn run_markdown(report: &RunReport) -> String {
                 "| {} | {} | {} | {} | {} |\n",
                 crate::text::code(&o.workload),
                 crate::text::code(&o.tier),
-                crate::text::code(&o.instance),
+                crate::text::code(&member_label(o)),
                 o.status.words(),
                 crate::text::cell(o.detail.as_deref().unwrap_or_default())
             ));

@@ -416,6 +416,7 @@ fn semantic_rules(f: &mut Findings<'_>) {
                 f.error(&format!("{over}/file"), msg);
             }
         }
+        asg_rules(f, &t);
         if let Some(Value::Object(profiles)) = f.doc.value.pointer(&format!("{t}/scaling")) {
             for (profile, ty) in profiles {
                 let p = format!(
@@ -444,6 +445,37 @@ fn semantic_rules(f: &mut Findings<'_>) {
         f.warning(
             "/tiers",
             "no tier has `stop.override`: instances are stopped without a way for their owners to keep them running".into(),
+        );
+    }
+}
+
+/// Rules for tiers holding Auto Scaling groups (`members` with `asg`):
+/// scaling profiles resize EC2 instances only, and the override file is
+/// checked on EC2 guests only (a group's override is its tag).
+fn asg_rules(f: &mut Findings<'_>, t: &str) {
+    let members: Vec<&str> = match f.doc.value.pointer(&format!("{t}/members")) {
+        Some(Value::Array(m)) => m.iter().filter_map(Value::as_str).collect(),
+        _ => return,
+    };
+    if !members.contains(&"asg") {
+        return;
+    }
+    let profiles = matches!(f.doc.value.pointer(&format!("{t}/scaling")), Some(Value::Object(p)) if !p.is_empty());
+    if profiles && !members.contains(&"ec2") {
+        f.error(
+            &format!("{t}/scaling"),
+            "scaling profiles resize EC2 instances only, and this tier holds no `ec2` members; a group's instance type is its launch template's".into(),
+        );
+    } else if profiles {
+        f.warning(
+            &format!("{t}/scaling"),
+            "scaling profiles resize this tier's EC2 instances only, not its Auto Scaling groups (a group's instance type is its launch template's)".into(),
+        );
+    }
+    if f.doc.value.pointer(&format!("{t}/stop/override")).is_some() {
+        f.warning(
+            &format!("{t}/stop/override"),
+            format!("the override file is checked on EC2 instances only; an Auto Scaling group's override is its tag {}=true", crate::plan::asg::KEEP_RUNNING_TAG),
         );
     }
 }
@@ -1162,6 +1194,35 @@ tiers:
             "{w:?}"
         );
         assert!(w.iter().any(|m| m.contains("no `start` block")), "{w:?}");
+    }
+
+    #[test]
+    fn asg_tiers_and_scaling_profiles() {
+        let asg_only = GOOD.replacen(
+            "    start: { sequence: 1 }\n",
+            "    start: { sequence: 1 }\n    members: [asg]\n    scaling: { big: t3.large }\n",
+            1,
+        );
+        let e = errors(&asg_only);
+        assert!(
+            e.iter()
+                .any(|m| m
+                    .contains("resize EC2 instances only, and this tier holds no `ec2` members")),
+            "{e:?}"
+        );
+        let mixed = asg_only.replace("members: [asg]", "members: [ec2, asg]");
+        let c = check(&mixed);
+        assert_eq!(c.errors(), 0, "{:?}", c.diagnostics);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.message.contains("not its Auto Scaling groups"))
+        );
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.message.contains("tierctl:keep-running=true"))
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum Resource {
     Unscoped,
     /// The Lambda runner function itself (it invokes itself to continue a run).
     RunnerFunction,
+    /// Auto Scaling groups with the workload tag.
+    AutoScalingGroup,
 }
 
 impl Resource {
@@ -53,6 +55,7 @@ impl Resource {
             Resource::Schedule => "schedules in group `tierctl`",
             Resource::Unscoped => "`*` (workloads' regions)",
             Resource::RunnerFunction => "the runner function itself",
+            Resource::AutoScalingGroup => "Auto Scaling groups with the workload tag",
         }
     }
 }
@@ -103,6 +106,8 @@ use Resource as R;
 const LEADING_KEYS: &[&str] = &["dynamodb:LeadingKeys"];
 const REGION: &[&str] = &["aws:RequestedRegion"];
 const TAG: &[&str] = &["aws:ResourceTag/${TagKey}"];
+const ASG_TAG: &[&str] = &["autoscaling:ResourceTag/${TagKey}"];
+const ASG_TAG_KEYS: &[&str] = &["autoscaling:ResourceTag/${TagKey}", "aws:TagKeys"];
 
 /// Every call, grouped by module.
 pub const CALLS: &[Call] = &[
@@ -322,6 +327,52 @@ pub const CALLS: &[Call] = &[
         R::Unscoped,
         REGION,
         "run start (waitHealthy)",
+    ),
+    call(
+        "elb",
+        "DescribeInstanceHealth",
+        "describe_instance_health",
+        &["elasticloadbalancing:DescribeInstanceHealth"],
+        R::Unscoped,
+        REGION,
+        "run start (waitHealthy of asg tiers behind classic load balancers)",
+    ),
+    // EC2 Auto Scaling (tiers holding `asg`).
+    call(
+        "autoscaling",
+        "DescribeAutoScalingGroups",
+        "describe_auto_scaling_groups",
+        &["autoscaling:DescribeAutoScalingGroups"],
+        R::Unscoped,
+        REGION,
+        "plan, run (asg tiers)",
+    ),
+    call(
+        "autoscaling",
+        "UpdateAutoScalingGroup",
+        "update_auto_scaling_group",
+        &["autoscaling:UpdateAutoScalingGroup"],
+        R::AutoScalingGroup,
+        ASG_TAG,
+        "run (asg tiers)",
+    ),
+    call(
+        "autoscaling",
+        "CreateOrUpdateTags",
+        "create_or_update_tags",
+        &["autoscaling:CreateOrUpdateTags"],
+        R::AutoScalingGroup,
+        ASG_TAG_KEYS,
+        "run stop (asg tiers: the recorded sizes)",
+    ),
+    call(
+        "autoscaling",
+        "DeleteTags",
+        "delete_tags",
+        &["autoscaling:DeleteTags"],
+        R::AutoScalingGroup,
+        ASG_TAG_KEYS,
+        "run start (asg tiers: the recorded sizes)",
     ),
     // S3.
     call(

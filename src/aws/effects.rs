@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use aws_config::SdkConfig;
 
 use super::AwsError;
+use super::autoscaling::AutoScaling;
 use super::ec2::Ec2;
 use super::elb::Elb;
 use super::ssm::{OverrideRequest, Ssm};
@@ -20,6 +21,7 @@ pub struct AwsEffects {
     ec2: Mutex<BTreeMap<String, Ec2>>,
     ssm: Mutex<BTreeMap<String, Ssm>>,
     elb: Mutex<BTreeMap<String, Elb>>,
+    autoscaling: Mutex<BTreeMap<String, AutoScaling>>,
 }
 
 impl AwsEffects {
@@ -30,6 +32,7 @@ impl AwsEffects {
             ec2: Mutex::new(BTreeMap::new()),
             ssm: Mutex::new(BTreeMap::new()),
             elb: Mutex::new(BTreeMap::new()),
+            autoscaling: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -44,6 +47,13 @@ impl AwsEffects {
         let mut map = self.elb.lock().expect("client cache lock");
         map.entry(region.to_string())
             .or_insert_with(|| Elb::new(&self.config, region))
+            .clone()
+    }
+
+    fn autoscaling(&self, region: &str) -> AutoScaling {
+        let mut map = self.autoscaling.lock().expect("client cache lock");
+        map.entry(region.to_string())
+            .or_insert_with(|| AutoScaling::new(&self.config, region))
             .clone()
     }
 
@@ -169,6 +179,61 @@ impl Effects for AwsEffects {
             })
             .collect()
     }
+
+    async fn set_group_tag(
+        &self,
+        region: &str,
+        group: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), AwsError> {
+        self.autoscaling(region).set_tag(group, key, value).await
+    }
+
+    async fn delete_group_tag(&self, region: &str, group: &str, key: &str) -> Result<(), AwsError> {
+        self.autoscaling(region).delete_tag(group, key).await
+    }
+
+    async fn set_group_sizes(
+        &self,
+        region: &str,
+        group: &str,
+        sizes: crate::plan::asg::Sizes,
+    ) -> Result<(), AwsError> {
+        self.autoscaling(region)
+            .set_sizes(group, sizes.min, sizes.max, sizes.desired)
+            .await
+    }
+
+    async fn groups_now(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, crate::execute::GroupNow>, AwsError> {
+        self.autoscaling(region).groups_now(names).await
+    }
+
+    async fn classic_unhealthy(
+        &self,
+        region: &str,
+        lb: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let health = self.elb(region).classic_health(lb, ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| match health.get(id) {
+                Some((state, _)) if state == "InService" => None,
+                Some((state, reason)) if reason.is_empty() || reason == "N/A" => {
+                    Some((id.clone(), format!("{state} in classic {lb}")))
+                }
+                Some((state, reason)) => {
+                    Some((id.clone(), format!("{state} in classic {lb} ({reason})")))
+                }
+                None => Some((id.clone(), format!("not registered with classic {lb}"))),
+            })
+            .collect())
+    }
 }
 
 impl crate::observe::Observer for AwsEffects {
@@ -204,5 +269,13 @@ impl crate::observe::Observer for AwsEffects {
             m.target_groups = elb.target_group_membership().await?;
         }
         Ok(m)
+    }
+
+    async fn groups(
+        &self,
+        region: &str,
+        selector: &crate::spec::Selector,
+    ) -> Result<Vec<crate::observe::Group>, AwsError> {
+        self.autoscaling(region).workload_groups(selector).await
     }
 }

@@ -6,6 +6,7 @@
 //! shares one retry policy ([`retry_policy`]) and carries the
 //! [`throttle::ThrottleObserver`], which tells the pacer of throttled attempts.
 
+pub mod autoscaling;
 pub mod catalogue;
 pub mod dynamodb;
 pub mod ec2;

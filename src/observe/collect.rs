@@ -5,14 +5,17 @@
 //! One paginated instance read per workload, the instance types a start
 //! with a profile needs (one call per workload), and, for starts, the load
 //! balancer membership once per region. Workloads are read concurrently.
+//! Workloads with a tier holding `asg` also read their Auto Scaling groups
+//! (one paginated, tag-filtered call per workload).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use futures_util::future::try_join_all;
 
-use super::{Instance, Observed, ObservedWorkload, TypeInfo};
+use super::{Group, Instance, Observed, ObservedWorkload, TypeInfo};
 use crate::error::AwsError;
+use crate::spec::MemberKind;
 use crate::spec::{Selector, Workload};
 
 /// Where instances are load balanced, read once per region.
@@ -54,6 +57,15 @@ pub trait Observer: Send + Sync {
         region: &str,
         wanted: Wanted,
     ) -> impl Future<Output = Result<Membership, AwsError>> + Send;
+    /// Every Auto Scaling group carrying the workload tag, sorted by name.
+    /// (A double that has no groups need not implement it.)
+    fn groups(
+        &self,
+        _region: &str,
+        _selector: &Selector,
+    ) -> impl Future<Output = Result<Vec<Group>, AwsError>> + Send {
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// What a run is about to do, as far as observation cares: a start reads
@@ -103,6 +115,9 @@ async fn workload<O: Observer>(
         let types: Vec<String> = types.into_iter().collect();
         observed.instance_types = observer.instance_types(&w.region, &types).await?;
         observed.types_read = true;
+    }
+    if w.tiers.iter().any(|t| t.holds(MemberKind::Asg)) {
+        observed.groups = observer.groups(&w.region, &w.selector).await?;
     }
     Ok((w.name.clone(), observed))
 }

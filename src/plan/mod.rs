@@ -7,6 +7,7 @@
 //! in the target state become explicit no-ops, so planning again after a
 //! successful run yields nothing to do.
 
+pub mod asg;
 pub mod resize;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -132,6 +133,9 @@ pub struct WorkloadPlan {
     /// Instances with the workload tag that belong to no tier of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
+    /// Auto Scaling groups with the workload tag that no tier holding `asg` claims.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_groups: Vec<String>,
 }
 
 /// Tiers that share a sequence number.
@@ -163,6 +167,9 @@ pub struct TierPlan {
     /// Remarks (no profile for this tier, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The tier's Auto Scaling groups and what the plan does with each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<asg::GroupNote>,
 }
 
 /// One step of a tier.
@@ -250,6 +257,33 @@ pub enum Step {
     Delay {
         /// Seconds.
         seconds: u32,
+    },
+    /// Auto Scaling groups: at a stop, record the sizes in the group's tag
+    /// (`CreateOrUpdateTags`), then set min and desired to 0
+    /// (`UpdateAutoScalingGroup`); at a start, restore the recorded sizes,
+    /// then delete the tag. Groups are changed concurrently, bounded.
+    #[serde(rename_all = "camelCase")]
+    ScaleGroups {
+        /// Per group.
+        groups: Vec<asg::GroupChange>,
+    },
+    /// Wait until each group has this many instances InService (start)
+    /// or no instances at all (stop: 0).
+    #[serde(rename_all = "camelCase")]
+    WaitGroups {
+        /// Group -> instances expected.
+        groups: BTreeMap<String, i32>,
+        /// Give up after.
+        timeout_seconds: u32,
+    },
+    /// The health gate of groups: InService count = desired, and the
+    /// instances healthy in the group's target groups.
+    #[serde(rename_all = "camelCase")]
+    WaitGroupsHealthy {
+        /// Group -> instances expected InService.
+        groups: BTreeMap<String, i32>,
+        /// Give up after.
+        timeout_seconds: u32,
     },
 }
 
@@ -363,6 +397,7 @@ pub fn plan_workload(
         observed: observed.is_some(),
         waves: Vec::new(),
         unmatched: Vec::new(),
+        unmatched_groups: Vec::new(),
     };
     if w.disabled {
         plan.skipped = Some(
@@ -372,8 +407,12 @@ pub fn plan_workload(
     }
 
     let known: BTreeSet<&str> = w.tiers.iter().map(|t| t.name.as_str()).collect();
+    let groups = asg::GroupsByTier::of(w, observed, &mut plan);
     let mut by_tier: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
     for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
+        if groups.owns(i) {
+            continue;
+        }
         match i.tier.as_deref() {
             Some(t) if known.contains(t) => by_tier.entry(t).or_default().push(i),
             _ if matches!(
@@ -401,7 +440,8 @@ pub fn plan_workload(
         };
         let mut instances = by_tier.remove(tier.name.as_str()).unwrap_or_default();
         instances.sort_by(|a, b| a.id.cmp(&b.id));
-        let tp = plan_tier(w, tier, part, observed, &instances, intent);
+        let mut tp = plan_tier(w, tier, part, observed, &instances, intent);
+        groups.plan_tier(tier, part, observed.is_none(), intent, &mut tp);
         waves.entry(part.sequence()).or_default().push(tp);
     }
     plan.waves = waves
@@ -563,7 +603,11 @@ fn plan_tier(
         unchanged: Vec::new(),
         held: Vec::new(),
         notes: Vec::new(),
+        groups: Vec::new(),
     };
+    let (instances, held_apart) = asg::GroupsByTier::apart(tier, instances);
+    let instances = instances.as_slice();
+    tp.held.extend(held_apart);
     let mut acting = sort_instances(
         instances,
         intent.action,
@@ -789,6 +833,16 @@ pub struct Summary {
     pub unmatched: usize,
     /// Workloads skipped by the kill switch.
     pub skipped: usize,
+    /// Auto Scaling groups to scale in or out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub groups: usize,
+    /// Auto Scaling groups held (warm pool, standby, override, no recorded sizes).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub groups_held: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl WorkloadPlan {
@@ -802,6 +856,11 @@ impl WorkloadPlan {
         for t in self.waves.iter().flat_map(|w| &w.tiers) {
             s.unchanged += t.unchanged.len();
             s.held += t.held.len();
+            s.groups_held += t
+                .groups
+                .iter()
+                .filter(|g| g.decision == asg::GroupDecision::Held)
+                .count();
             for step in &t.steps {
                 match step {
                     Step::Stop { batches } | Step::Start { batches } => {
@@ -809,6 +868,7 @@ impl WorkloadPlan {
                     }
                     Step::Resize { resizes } => s.resize += resizes.len(),
                     Step::OverrideCheck { instances, .. } => s.override_checks += instances.len(),
+                    Step::ScaleGroups { groups } => s.groups += groups.len(),
                     _ => {}
                 }
             }
@@ -824,6 +884,7 @@ impl WorkloadPlan {
                     !self.observed || batches.iter().any(|b| !b.is_empty())
                 }
                 Step::Resize { resizes } => !resizes.is_empty(),
+                Step::ScaleGroups { groups } => !groups.is_empty(),
                 _ => false,
             })
         })
@@ -844,6 +905,8 @@ impl Plan {
                 held: a.held + b.held,
                 unmatched: a.unmatched + b.unmatched,
                 skipped: a.skipped + b.skipped,
+                groups: a.groups + b.groups,
+                groups_held: a.groups_held + b.groups_held,
             })
     }
 

@@ -98,6 +98,7 @@ mod tests {
             ]
             .into(),
             types_read: true,
+            groups: Vec::new(),
         }
     }
 
@@ -112,6 +113,7 @@ mod tests {
             resize: Some(facts),
             classic_load_balancers: Vec::new(),
             target_groups: Vec::new(),
+            group: None,
         }
     }
 

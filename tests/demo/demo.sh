@@ -90,6 +90,49 @@ for r in ec2.describe_instances(Filters=[{"Name": "tag:Environment", "Values": [
                 sys.exit(f"{i['InstanceId']} ({tier}) is {i['InstanceType']}, {i['State']['Name']}")
 print(f"checked: the {seen} instances of BotoTestCase1 run, the ones that were stopped at their performant type", file=sys.stderr)
 PY
+# An Auto Scaling web tier (tests/demo/asg): a group of 2 in front of 2 EC2
+# app servers. The stop records the group's sizes in its tag and scales it in
+# (AWS terminates its instances); a second stop keeps the recorded sizes; the
+# start restores them, and its health gate waits until InService = desired
+# (new instances are Pending for 1.5 s here).
+"$PY" - "$port" <<'PY'
+import json, sys, urllib.request
+import boto3
+port = sys.argv[1]
+def admin(path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/_tierctl/{path}", data=json.dumps(body).encode(), method="POST")
+    return json.load(urllib.request.urlopen(req))
+admin("seed", {"region": "us-west-2", "workloads": [{"workloadTag": {"key": "App", "value": "storefront"},
+      "tierTagKey": "Role", "tiers": [{"name": "app", "count": 2, "guest": {"os": "linux", "files": []}}]}]})
+admin("asg", {"inServiceMs": 1500})
+asg = boto3.client("autoscaling", region_name="us-west-2")
+asg.create_launch_configuration(LaunchConfigurationName="storefront-web", ImageId="ami-12c6146b", InstanceType="t3.micro")
+tags = [{"Key": k, "Value": v, "PropagateAtLaunch": True, "ResourceId": "storefront-web",
+         "ResourceType": "auto-scaling-group"} for k, v in {"App": "storefront", "Role": "web"}.items()]
+asg.create_auto_scaling_group(AutoScalingGroupName="storefront-web", LaunchConfigurationName="storefront-web",
+                              MinSize=1, MaxSize=4, DesiredCapacity=2, AvailabilityZones=["us-west-2a"], Tags=tags)
+print("created Auto Scaling group storefront-web (min 1, max 4, desired 2) and 2 app servers", file=sys.stderr)
+PY
+ASG_SPECS=tests/demo/asg
+run validate "$ASG_SPECS"
+expect_asg() { SPECS="$ASG_SPECS" expect "$@"; }
+expect_asg 0 plan stop Storefront
+expect_asg 0 run stop Storefront
+expect_asg 0 run stop Storefront
+expect_asg 0 plan start Storefront
+expect_asg 0 run start Storefront
+"$PY" - <<'PY'
+import boto3, sys
+g = boto3.client("autoscaling", region_name="us-west-2").describe_auto_scaling_groups(
+    AutoScalingGroupNames=["storefront-web"])["AutoScalingGroups"][0]
+states = sorted(i["LifecycleState"] for i in g["Instances"])
+if (g["MinSize"], g["MaxSize"], g["DesiredCapacity"], states) != (1, 4, 2, ["InService", "InService"]):
+    sys.exit(f"storefront-web: {g['MinSize']}/{g['MaxSize']}/{g['DesiredCapacity']}, {states}")
+if any(t["Key"] == "tierctl:stopped-sizes" for t in g["Tags"]):
+    sys.exit("the recorded sizes tag is still there")
+print("checked: storefront-web is back at min 1, max 4, desired 2 with 2 fresh instances InService", file=sys.stderr)
+PY
+
 run --specs "$SPECS" import --all --out "$work/imported"
 step "cat imported/WinReporting.yaml   # the tables, back as a spec"
 cat "$work/imported/WinReporting.yaml"
@@ -130,4 +173,4 @@ PY
 kill "$runner_pid" 2>/dev/null || true; wait "$runner_pid" 2>/dev/null || true; runner_pid=""
 awk -v a="$runner_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "runner step: %.1f s\n", b - a }' >&2
 
-printf '\ndemo finished: validate, sync, plan, run stop, run start (profile performant), import, one Lambda runner invocation, against the local emulator\n' >&2
+printf '\ndemo finished: validate, sync, plan, run stop, run start (profile performant), an Auto Scaling tier stopped and started, import, one Lambda runner invocation, against the local emulator\n' >&2

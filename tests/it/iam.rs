@@ -97,6 +97,10 @@ fn copy_of_the_examples(dir: &Path, every_feature: bool) {
                 s.delay_seconds = 0;
                 s.wait_healthy |= every_feature;
             }
+            // Every feature: the tiers hold Auto Scaling groups too.
+            if every_feature && !t.holds(tierctl::spec::MemberKind::Asg) {
+                t.members.push(tierctl::spec::MemberKind::Asg);
+            }
         }
         if every_feature {
             w.schedule = Some(tierctl::spec::Schedule {

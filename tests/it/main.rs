@@ -2,6 +2,7 @@
 //! SDK clients against the project's emulator. One test binary, so the SDK
 //! is linked once.
 
+mod asg;
 mod cli;
 mod concurrency;
 mod cycle;

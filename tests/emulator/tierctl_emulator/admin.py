@@ -5,7 +5,7 @@ import re
 from urllib.parse import parse_qs
 
 from . import seed as seeding
-from . import target_health
+from . import asg_realism, target_health
 
 PREFIX = "/_tierctl/"
 
@@ -32,6 +32,10 @@ def handle(emulator, method, path, query_string, body):
 def _route(em, method, route, query, data):
     if route == "target-health" and method == "POST":
         return _reply(200, target_health.set_health(data))
+    if route == "asg" and method in ("POST", "PUT"):
+        return _reply(200, asg_realism.configure(data))
+    if route == "asg/hold" and method == "POST":
+        return _reply(200, asg_realism.hold(data))
     if route == "health" and method == "GET":
         return _reply(200, {"ok": True})
     if route == "reset" and method == "POST":

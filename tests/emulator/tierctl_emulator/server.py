@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from . import ec2_filters  # noqa: F401  (patches moto: EC2 filter wildcards and escapes as AWS)
 from . import dynamodb_fast  # noqa: F401  (patches moto: transaction rollback snapshots cost what they touch)
 from . import target_health  # noqa: F401  (patches moto: steerable ELBv2 target health)
+from . import asg_realism  # noqa: F401  (patches moto: Auto Scaling transition times, steerable states)
 from . import admin, ec2_describe, lambda_runtime, scheduler_realism
 from .calls import CallLog
 from .ec2_realism import Ec2Realism
@@ -58,6 +59,7 @@ class Emulator:
             self.calls.reset()
             from . import target_health
             target_health.reset()
+            asg_realism.reset()
 
     @staticmethod
     def _read_body(environ):
@@ -173,6 +175,7 @@ def _with_form_body(environ, params):
 
 def _warm_up():
     """Import the moto services we use now, not on the first (timed) request."""
+    import moto.autoscaling.models  # noqa: F401
     import moto.dynamodb.models  # noqa: F401
     import moto.ec2.models  # noqa: F401
     import moto.elb.models  # noqa: F401
