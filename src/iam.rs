@@ -387,6 +387,8 @@ pub fn statements(
         );
     }
 
+    out.extend(rds_statements(workloads, p, account, &mut sids));
+
     // Load balancers, for starts: classic ELB re-registration (`reregisterLoadBalancers`,
     // on by default) and ELBv2 target health (`waitHealthy`). Their Describe
     // actions have no resource-level permissions.
@@ -560,6 +562,88 @@ pub fn statements(
 }
 
 /// `us-west-2` -> `UsWest2`: the letters and digits of a name, words capitalised.
+/// RDS and Aurora, only for workloads with a tier holding `rds` members:
+/// discovery (`tag:GetResources` has no resource-level permissions), the
+/// batched describes on the regions' DB instances and clusters, and the
+/// state changes on those carrying the workload tag. `rds:StopDBInstance`
+/// lists `rds:CreateDBSnapshot` and `rds:AddTagsToResource` as dependent
+/// actions: they are needed only with a snapshot identifier, which tierctl
+/// never passes, so they are not granted.
+fn rds_statements(
+    workloads: &[&Workload],
+    p: &str,
+    account: &str,
+    sids: &mut Sids,
+) -> Vec<Statement> {
+    use crate::spec::MemberKind;
+    let mut out = Vec::new();
+    let mut regions: BTreeSet<&str> = BTreeSet::new();
+    let mut by_tag: BTreeMap<(&str, &str), TagGroup<'_>> = BTreeMap::new();
+    for w in workloads {
+        let tiers: Vec<_> = w
+            .tiers
+            .iter()
+            .filter(|t| t.holds(MemberKind::Rds))
+            .collect();
+        if tiers.is_empty() {
+            continue;
+        }
+        regions.insert(w.region.as_str());
+        let tag = &w.selector.workload_tag;
+        let (values, actions) = by_tag
+            .entry((w.region.as_str(), tag.key.as_str()))
+            .or_default();
+        values.insert(tag.value.as_str());
+        for t in tiers {
+            if t.stop.is_some() {
+                actions.extend(["rds:StopDBInstance", "rds:StopDBCluster"]);
+            }
+            if t.start.is_some() {
+                actions.extend(["rds:StartDBInstance", "rds:StartDBCluster"]);
+            }
+        }
+    }
+    if regions.is_empty() {
+        return out;
+    }
+    let arns = |region: &str| {
+        [
+            format!("arn:{p}:rds:{region}:{account}:db:*"),
+            format!("arn:{p}:rds:{region}:{account}:cluster:*"),
+        ]
+    };
+    out.push(
+        Statement::new("RdsDiscoverByTag", &["tag:GetResources"], ["*".to_string()])
+            .with_condition(json!({"StringEquals": {"aws:RequestedRegion": regions.iter().collect::<Vec<_>>()}}))
+            .used_by(&[Part::Plan, Part::Run]),
+    );
+    out.push(
+        Statement::new(
+            "RdsDescribe",
+            &["rds:DescribeDBClusters", "rds:DescribeDBInstances"],
+            regions.iter().flat_map(|r| arns(r)),
+        )
+        .used_by(&[Part::Plan, Part::Run]),
+    );
+    for ((region, key), (values, actions)) in &by_tag {
+        if actions.is_empty() {
+            continue;
+        }
+        let actions: Vec<&str> = actions.iter().copied().collect();
+        out.push(
+            Statement::new(
+                &sids.unique(&format!("RdsStopStart{}{}", sid_part(region), sid_part(key))),
+                &actions,
+                arns(region),
+            )
+            .with_condition(
+                json!({"StringEquals": {format!("aws:ResourceTag/{key}"): values.iter().collect::<Vec<_>>()}}),
+            ),
+        );
+    }
+    out
+}
+
 fn sid_part(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -1110,6 +1194,7 @@ mod tests {
                 s.reregister_load_balancers = true;
             }
         }
+        w.tiers[0].members.push(crate::spec::MemberKind::Rds);
         let mut s = settings(Part::All);
         s.create_topic = true;
         let p = policy(&[&w], &tables(Some("us-west-2")), &s);

@@ -405,6 +405,7 @@ mod tests {
             old_type: None,
             new_type: None,
             load_balancers: Vec::new(),
+            database: None,
             at_ms: 0,
         }
     }

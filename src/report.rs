@@ -126,6 +126,15 @@ fn workload_text(
             u.state
         )));
     }
+    for u in &w.unmatched_databases {
+        out.push_str(&p.warn(format!(
+            "  ! {} {} ({}): {}; left alone\n",
+            u.kind.words(),
+            u.database,
+            crate::text::plain(&u.status),
+            u.reason
+        )));
+    }
 }
 
 fn label(id: &str, name: &Option<String>) -> String {
@@ -243,6 +252,32 @@ fn tier_text(
                 )
             }
             Step::Delay { seconds } => format!("then wait {seconds}s before the next wave"),
+            Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
+                format!(
+                    "{action} {} in {}: {}",
+                    plural(databases.len(), "database"),
+                    plural(databases.len(), "call"),
+                    database_list(databases)
+                )
+            }
+            Step::WaitDatabases {
+                status,
+                databases,
+                timeout_seconds,
+            } => format!(
+                "wait until {} {status} (at most {timeout_seconds}s)",
+                match databases.len() {
+                    1 => "it is".to_string(),
+                    n => format!("the {n} databases are"),
+                }
+            ),
+            Step::DatabasesAvailable {
+                databases,
+                timeout_seconds,
+            } => format!(
+                "health gate: wait until {} available (at most {timeout_seconds}s)",
+                database_list(databases)
+            ),
         };
         out.push_str(&p.act(format!("      {line}\n")));
     }
@@ -256,12 +291,50 @@ fn tier_text(
             n.reason
         )));
     }
+    for n in &t.unchanged_databases {
+        out.push_str(&p.dim(format!(
+            "      = {} {} ({}): {}\n",
+            n.kind.words(),
+            n.database,
+            crate::text::plain(&n.status),
+            n.reason
+        )));
+    }
+    for n in &t.held_databases {
+        let what = if n.keep_running {
+            "kept running"
+        } else {
+            "held back"
+        };
+        out.push_str(&p.warn(format!(
+            "      ! {} {} ({}) {what}: {}\n",
+            n.kind.words(),
+            n.database,
+            crate::text::plain(&n.status),
+            n.reason
+        )));
+    }
     for n in &t.notes {
         out.push_str(&format!("      note: {n}\n"));
     }
-    if t.steps.is_empty() && t.unchanged.is_empty() && t.held.is_empty() && w.observed {
+    if t.steps.is_empty()
+        && t.unchanged.is_empty()
+        && t.held.is_empty()
+        && t.unchanged_databases.is_empty()
+        && t.held_databases.is_empty()
+        && w.observed
+    {
         out.push_str(&p.dim("      no instances\n".to_string()));
     }
+}
+
+/// `DB instance orders, DB cluster sales (members sales-1, sales-2)`.
+fn database_list(databases: &[crate::plan::DatabaseTarget]) -> String {
+    databases
+        .iter()
+        .map(crate::plan::DatabaseTarget::label)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn lb_list(by: &std::collections::BTreeMap<String, Vec<String>>) -> String {

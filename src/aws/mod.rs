@@ -11,6 +11,7 @@ pub mod dynamodb;
 pub mod ec2;
 pub mod effects;
 pub mod elb;
+pub mod rds;
 pub mod s3;
 pub mod sns;
 pub mod ssm;

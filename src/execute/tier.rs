@@ -33,6 +33,8 @@ struct TierRun<'a, E, P> {
     resized: BTreeMap<String, (String, String)>,
     /// Instance -> load balancer actions, for the report.
     lb_actions: BTreeMap<String, Vec<String>>,
+    /// The tier's DB instances and clusters.
+    databases: super::rds::DatabaseRun,
 }
 
 /// Runs a tier's steps and returns one outcome per instance it names.
@@ -52,6 +54,7 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
         acted: BTreeSet::new(),
         resized: BTreeMap::new(),
         lb_actions: BTreeMap::new(),
+        databases: super::rds::DatabaseRun::new(ctx, workload, t),
     };
     for n in &t.unchanged {
         run.note(&n.instance, Status::Unchanged, Some(n.reason.clone()));
@@ -59,8 +62,11 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
     for n in &t.held {
         run.note(&n.instance, Status::HeldBack, Some(n.reason.clone()));
     }
-    ctx.progress
-        .tier_started(workload, &t.name, run.pending.len());
+    ctx.progress.tier_started(
+        workload,
+        &t.name,
+        run.pending.len() + run.databases.pending_len(),
+    );
     for step in &t.steps {
         if ctx.cancelled() {
             break;
@@ -100,6 +106,47 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
                     .await
             }
             Step::Delay { seconds } => run.delay(*seconds).await,
+            Step::StopDatabases { .. } | Step::StartDatabases { .. } => {
+                run.databases.act(ctx, workload, region, &t.name).await;
+                Flow::Next
+            }
+            Step::WaitDatabases {
+                status,
+                databases,
+                timeout_seconds,
+            } => {
+                run.databases
+                    .wait(
+                        ctx,
+                        workload,
+                        region,
+                        t,
+                        databases,
+                        status,
+                        *timeout_seconds,
+                        false,
+                    )
+                    .await;
+                Flow::Next
+            }
+            Step::DatabasesAvailable {
+                databases,
+                timeout_seconds,
+            } => {
+                run.databases
+                    .wait(
+                        ctx,
+                        workload,
+                        region,
+                        t,
+                        databases,
+                        "available",
+                        *timeout_seconds,
+                        true,
+                    )
+                    .await;
+                Flow::Next
+            }
         };
         if matches!(flow, Flow::Interrupted) {
             break;
@@ -422,7 +469,7 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
     async fn delay(&mut self, seconds: u32) -> Flow {
         let halts = !self.ctx.options.continue_on_error
             && self.outcomes.iter().any(|o| o.status == Status::Failed);
-        if self.dry() || self.acted.is_empty() || halts {
+        if self.dry() || (self.acted.is_empty() && self.databases.acted.is_empty()) || halts {
             return Flow::Next;
         }
         self.pause(seconds).await
@@ -431,6 +478,8 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
     /// The outcomes: acted-on instances reached the target (or would have,
     /// in a dry run); instances still pending were not attempted.
     fn finish(mut self) -> Vec<Outcome> {
+        let databases = std::mem::replace(&mut self.databases, super::rds::DatabaseRun::empty());
+        let database_outcomes = databases.finish(self.ctx, self.workload, &self.tier.name);
         let done = match (self.ctx.action, self.dry()) {
             (Action::Stop, false) => Status::Stopped,
             (Action::Start, false) => Status::Started,
@@ -450,6 +499,7 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
             self.note(&id, Status::NotAttempted, Some("interrupted".into()));
         }
         self.outcomes.sort_by(|a, b| a.instance.cmp(&b.instance));
+        self.outcomes.extend(database_outcomes);
         self.outcomes
     }
 }

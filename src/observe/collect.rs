@@ -13,7 +13,7 @@ use futures_util::future::try_join_all;
 
 use super::{Instance, Observed, ObservedWorkload, TypeInfo};
 use crate::error::AwsError;
-use crate::spec::{Selector, Workload};
+use crate::spec::{MemberKind, Selector, Workload};
 
 /// Where instances are load balanced, read once per region.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +54,16 @@ pub trait Observer: Send + Sync {
         region: &str,
         wanted: Wanted,
     ) -> impl Future<Output = Result<Membership, AwsError>> + Send;
+    /// Every RDS DB instance and Aurora DB cluster carrying the workload tag
+    /// (asked only for workloads with a tier holding `rds` members).
+    fn databases(
+        &self,
+        region: &str,
+        selector: &Selector,
+    ) -> impl Future<Output = Result<super::ObservedDatabases, AwsError>> + Send {
+        let _ = (region, selector);
+        async { Ok(super::ObservedDatabases::default()) }
+    }
 }
 
 /// What a run is about to do, as far as observation cares: a start reads
@@ -92,6 +102,11 @@ async fn workload<O: Observer>(
         instances,
         ..ObservedWorkload::default()
     };
+    if w.tiers.iter().any(|t| t.holds(MemberKind::Rds)) {
+        let found = observer.databases(&w.region, &w.selector).await?;
+        observed.databases = found.databases;
+        observed.databases_read_at = Some(found.read_at);
+    }
     let targets = target_types(w, purpose);
     if !targets.is_empty() {
         let types: BTreeSet<String> = observed

@@ -7,6 +7,7 @@
 //! in the target state become explicit no-ops, so planning again after a
 //! successful run yields nothing to do.
 
+pub mod rds;
 pub mod resize;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::observe::{Instance, InstanceState, ObservedWorkload};
-use crate::spec::{GuestOs, StartAction, StopAction, Tier, Workload};
+use crate::spec::{GuestOs, MemberKind, StartAction, StopAction, Tier, Workload};
+pub use rds::{DatabaseNote, DatabaseTarget};
 
 /// Version of the plan's JSON form; bumped on incompatible change.
 pub const PLAN_VERSION: u32 = 1;
@@ -132,6 +134,9 @@ pub struct WorkloadPlan {
     /// Instances with the workload tag that belong to no tier of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
+    /// DB instances and clusters with the workload tag that belong to no tier of the spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_databases: Vec<DatabaseNote>,
 }
 
 /// Tiers that share a sequence number.
@@ -163,6 +168,12 @@ pub struct TierPlan {
     /// Remarks (no profile for this tier, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// DB instances and clusters left alone: already (or becoming) what was asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchanged_databases: Vec<DatabaseNote>,
+    /// DB instances and clusters deliberately not acted on, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_databases: Vec<DatabaseNote>,
 }
 
 /// One step of a tier.
@@ -250,6 +261,37 @@ pub enum Step {
     Delay {
         /// Seconds.
         seconds: u32,
+    },
+    /// `StopDBInstance` / `StopDBCluster`, one call per DB, concurrently (bounded).
+    #[serde(rename_all = "camelCase")]
+    StopDatabases {
+        /// DB instances and clusters.
+        databases: Vec<DatabaseTarget>,
+    },
+    /// `StartDBInstance` / `StartDBCluster`, one call per DB, concurrently (bounded).
+    #[serde(rename_all = "camelCase")]
+    StartDatabases {
+        /// DB instances and clusters.
+        databases: Vec<DatabaseTarget>,
+    },
+    /// Wait until exactly these DB instances and clusters have `status`
+    /// (`stopped` / `available`).
+    #[serde(rename_all = "camelCase")]
+    WaitDatabases {
+        /// Target status.
+        status: String,
+        /// Which databases.
+        databases: Vec<DatabaseTarget>,
+        /// Give up after.
+        timeout_seconds: u32,
+    },
+    /// The health gate of DB instances and clusters: status `available`.
+    #[serde(rename_all = "camelCase")]
+    DatabasesAvailable {
+        /// Which databases.
+        databases: Vec<DatabaseTarget>,
+        /// Give up after (`healthTimeoutSeconds`).
+        timeout_seconds: u32,
     },
 }
 
@@ -363,6 +405,7 @@ pub fn plan_workload(
         observed: observed.is_some(),
         waves: Vec::new(),
         unmatched: Vec::new(),
+        unmatched_databases: Vec::new(),
     };
     if w.disabled {
         plan.skipped = Some(
@@ -390,6 +433,8 @@ pub fn plan_workload(
     }
 
     plan.unmatched.sort_by(|a, b| a.instance.cmp(&b.instance));
+    let (mut dbs_by_tier, unmatched_databases) = rds::by_tier(&known, observed);
+    plan.unmatched_databases = unmatched_databases;
 
     let mut waves: BTreeMap<u32, Vec<TierPlan>> = BTreeMap::new();
     for tier in &w.tiers {
@@ -401,7 +446,8 @@ pub fn plan_workload(
         };
         let mut instances = by_tier.remove(tier.name.as_str()).unwrap_or_default();
         instances.sort_by(|a, b| a.id.cmp(&b.id));
-        let tp = plan_tier(w, tier, part, observed, &instances, intent);
+        let dbs = dbs_by_tier.remove(&tier.name).unwrap_or_default();
+        let tp = plan_tier(w, tier, part, observed, &instances, &dbs, intent);
         waves.entry(part.sequence()).or_default().push(tp);
     }
     plan.waves = waves
@@ -554,6 +600,7 @@ fn plan_tier(
     part: Part<'_>,
     observed_workload: Option<&ObservedWorkload>,
     instances: &[&Instance],
+    databases: &[&crate::observe::Database],
     intent: &Intent,
 ) -> TierPlan {
     let mut tp = TierPlan {
@@ -563,11 +610,25 @@ fn plan_tier(
         unchanged: Vec::new(),
         held: Vec::new(),
         notes: Vec::new(),
+        unchanged_databases: Vec::new(),
+        held_databases: Vec::new(),
+    };
+    let holds_ec2 = tier.holds(MemberKind::Ec2);
+    let instances: &[&Instance] = if holds_ec2 {
+        instances
+    } else {
+        for i in instances {
+            tp.held.push(note(
+                i,
+                "the tier does not hold ec2 members (`members` lacks `ec2`): not acted on",
+            ));
+        }
+        &[]
     };
     let mut acting = sort_instances(
         instances,
         intent.action,
-        observed_workload.is_none(),
+        observed_workload.is_none() && holds_ec2,
         &mut tp,
     );
     // Steps after the start (and its wait): load balancer registration, health gate.
@@ -589,7 +650,9 @@ fn plan_tier(
         });
     }
     tp.steps.append(&mut post_start);
-    if acting.acts() && part.delay() > 0 {
+    let databases_act =
+        rds::plan_databases(tier, part, observed_workload, databases, intent, &mut tp);
+    if (acting.acts() || databases_act) && part.delay() > 0 {
         tp.steps.push(Step::Delay {
             seconds: part.delay(),
         });
@@ -799,9 +862,10 @@ impl WorkloadPlan {
             skipped: usize::from(self.skipped.is_some()),
             ..Summary::default()
         };
+        s.unmatched += self.unmatched_databases.len();
         for t in self.waves.iter().flat_map(|w| &w.tiers) {
-            s.unchanged += t.unchanged.len();
-            s.held += t.held.len();
+            s.unchanged += t.unchanged.len() + t.unchanged_databases.len();
+            s.held += t.held.len() + t.held_databases.len();
             for step in &t.steps {
                 match step {
                     Step::Stop { batches } | Step::Start { batches } => {
@@ -809,6 +873,9 @@ impl WorkloadPlan {
                     }
                     Step::Resize { resizes } => s.resize += resizes.len(),
                     Step::OverrideCheck { instances, .. } => s.override_checks += instances.len(),
+                    Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
+                        s.act += databases.len();
+                    }
                     _ => {}
                 }
             }
@@ -824,6 +891,9 @@ impl WorkloadPlan {
                     !self.observed || batches.iter().any(|b| !b.is_empty())
                 }
                 Step::Resize { resizes } => !resizes.is_empty(),
+                Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
+                    !databases.is_empty()
+                }
                 _ => false,
             })
         })
