@@ -27,6 +27,7 @@ from .calls import CallLog
 from .ec2_realism import Ec2Realism
 from .faults import FaultRules, SlowRules
 from .protocol import error_code_from_response, error_for, parse_request
+from .rds_realism import RdsRealism
 from .ssm_guest import SsmGuests
 
 
@@ -38,6 +39,7 @@ class Emulator:
         self.slow = SlowRules()
         self.ec2 = Ec2Realism()
         self.ssm = SsmGuests()
+        self.rds = RdsRealism()
         # moto's DynamoDB backend is not thread-safe (concurrent transactions
         # fail with "dictionary changed size during iteration"); AWS is, so
         # DynamoDB calls are serialised here, after any artificial latency.
@@ -45,10 +47,11 @@ class Emulator:
 
     def reset(self):
         from moto.moto_api._internal.models import moto_api_backend
-        with self.ec2.lock, self.ssm.lock:
+        with self.ec2.lock, self.ssm.lock, self.rds.lock:
             moto_api_backend.reset()
             self.ec2.reset()
             self.ssm.reset()
+            self.rds.reset()
             self.faults.reset()
             self.faults.reset_stats()
             self.slow.reset()
@@ -83,6 +86,7 @@ class Emulator:
         req = parse_request(environ, body)
         self.ec2.tick()
         self.ssm.tick()
+        self.rds.tick()
         delay = self.slow.delay_seconds(req)
         if delay:
             time.sleep(delay)
@@ -99,6 +103,10 @@ class Emulator:
                     fast=self.ec2.fast_describe)
             elif req.service == "ssm":
                 response = self.ssm.handle(req)
+            elif req.service == "rds":
+                response = self.rds.handle(req)
+                if response is None:
+                    response = self.rds.annotate(req, self._moto(environ))
             if response is None and req.service == "dynamodb":
                 with self.dynamodb_lock:
                     response = self._moto(environ)
@@ -156,6 +164,8 @@ def _warm_up():
     import moto.ec2.models  # noqa: F401
     import moto.elb.models  # noqa: F401
     import moto.elbv2.models  # noqa: F401
+    import moto.rds.models  # noqa: F401
+    import moto.resourcegroupstaggingapi.models  # noqa: F401
     import moto.s3.models  # noqa: F401
     import moto.sns.models  # noqa: F401
     import moto.ssm.models  # noqa: F401
