@@ -267,7 +267,7 @@ fn by_tier<'a>(tiers: &[&'a str], outcomes: &[&'a Outcome]) -> Vec<(&'a str, Vec
 }
 
 fn instance_line(o: &Outcome, names: &BTreeMap<String, String>) -> String {
-    let mut line = format!("    {}", o.instance);
+    let mut line = format!("    {}", crate::report::who(o));
     if let Some(n) = names.get(&o.instance).filter(|n| !n.is_empty()) {
         line.push_str(&format!(" ({})", one_line(n, 128)));
     }

@@ -328,6 +328,14 @@ fn tier_text(
     }
 }
 
+/// An outcome's subject: the instance id, or `DB instance orders` / `DB cluster sales`.
+pub fn who(o: &Outcome) -> String {
+    match o.database {
+        Some(kind) => format!("{} {}", kind.words(), o.instance),
+        None => o.instance.clone(),
+    }
+}
+
 /// `DB instance orders, DB cluster sales (members sales-1, sales-2)`.
 fn database_list(databases: &[crate::plan::DatabaseTarget]) -> String {
     databases
@@ -451,7 +459,7 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                     Status::Bypassed | Status::HeldBack | Status::Failed | Status::NotAttempted => {
                         format!(
                             "    {} {}: {}\n",
-                            o.instance,
+                            who(o),
                             o.status.words(),
                             crate::text::plain(o.detail.as_deref().unwrap_or_default())
                         )
@@ -532,7 +540,7 @@ pub fn run_markdown(report: &RunReport) -> String {
                 "| {} | {} | {} | {} | {} |\n",
                 crate::text::code(&o.workload),
                 crate::text::code(&o.tier),
-                crate::text::code(&o.instance),
+                crate::text::code(&who(o)),
                 o.status.words(),
                 crate::text::cell(o.detail.as_deref().unwrap_or_default())
             ));

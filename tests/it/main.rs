@@ -15,6 +15,7 @@ mod notify;
 mod outputs;
 mod ownership;
 mod plan;
+mod rds;
 mod reshape;
 mod run;
 mod saved_plan;
