@@ -204,6 +204,9 @@ fn restarts_on(d: &Database) -> String {
 }
 
 fn sort(dbs: &[&Database], action: Action, tp: &mut TierPlan) -> Sorted {
+    let mut dbs = dbs.to_vec();
+    dbs.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+    let dbs = dbs.as_slice();
     let mut s = Sorted::default();
     let mut members: Vec<String> = Vec::new();
     for &d in dbs {
@@ -377,4 +380,348 @@ pub(super) fn plan_databases(
         });
     }
     acts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{InstanceState, ObservedWorkload};
+    use crate::plan::{Intent, plan_workload};
+    use crate::spec::{StartAction, StopAction, Workload};
+
+    fn workload(members: Vec<MemberKind>, sync: bool) -> Workload {
+        let mut w = crate::spec::example_with_every_field();
+        w.disabled = false;
+        w.tiers = vec![crate::spec::Tier {
+            name: "db".into(),
+            stop: Some(StopAction {
+                sequence: 0,
+                synchronous: sync,
+                delay_seconds: 0,
+                override_file: None,
+            }),
+            start: Some(StartAction {
+                sequence: 0,
+                synchronous: sync,
+                delay_seconds: 0,
+                wait_healthy: true,
+                health_timeout_seconds: 60,
+                ..StartAction::new(0)
+            }),
+            scaling: BTreeMap::new(),
+            members,
+        }];
+        w
+    }
+
+    fn db(kind: DatabaseKind, id: &str, status: &str) -> Database {
+        Database {
+            kind,
+            id: id.into(),
+            tier: Some("db".into()),
+            status: status.into(),
+            engine: "postgres".into(),
+            cluster: None,
+            members: Vec::new(),
+            replica_of: None,
+            replicas: Vec::new(),
+            multi_az: false,
+            global_cluster: None,
+            automatic_restart_time: None,
+            keep_running: None,
+            tags_unread: false,
+        }
+    }
+
+    fn observed(databases: Vec<Database>) -> ObservedWorkload {
+        ObservedWorkload {
+            region: "us-west-2".into(),
+            databases,
+            databases_read_at: Some("2026-12-02T16:00:00Z".into()),
+            ..ObservedWorkload::default()
+        }
+    }
+
+    fn tier_of(p: &crate::plan::WorkloadPlan) -> &TierPlan {
+        &p.waves[0].tiers[0]
+    }
+
+    fn held(t: &TierPlan) -> Vec<(&str, &str)> {
+        t.held_databases
+            .iter()
+            .map(|n| (n.database.as_str(), n.reason.as_str()))
+            .collect()
+    }
+
+    use DatabaseKind::{Cluster, Instance};
+
+    #[test]
+    fn what_aws_refuses_is_held_with_the_reason_and_the_rest_is_stopped() {
+        let w = workload(vec![MemberKind::Rds], true);
+        let mut replica = db(Instance, "ro", "available");
+        replica.replica_of = Some("src".into());
+        let mut source = db(Instance, "src", "available");
+        source.replicas = vec!["ro".into()];
+        let mut mssql = db(Instance, "mssql", "available");
+        mssql.engine = "sqlserver-ee".into();
+        mssql.multi_az = true;
+        let mut single_mssql = db(Instance, "mssql-single", "available");
+        single_mssql.engine = "sqlserver-ee".into();
+        let mut global = db(Cluster, "world", "available");
+        global.global_cluster = Some("g".into());
+        let mut cross = db(Cluster, "cross", "available");
+        cross.replicas = vec!["arn:aws:rds:eu-west-1:1:cluster:copy".into()];
+        let mut sales = db(Cluster, "sales", "available");
+        sales.members = vec!["sales-1".into(), "sales-2".into()];
+        let mut member = db(Instance, "sales-1", "available");
+        member.cluster = Some("sales".into());
+        let mut orphan = db(Instance, "lone-1", "available");
+        orphan.cluster = Some("lone".into());
+        let o = observed(vec![
+            replica,
+            source,
+            mssql,
+            single_mssql,
+            global,
+            cross,
+            sales,
+            member,
+            orphan,
+            db(Instance, "orders", "available"),
+        ]);
+        let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
+        let t = tier_of(&p);
+        let Step::StopDatabases { databases } = &t.steps[0] else {
+            panic!("{:?}", t.steps)
+        };
+        let ids: Vec<&str> = databases.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["mssql-single", "orders", "sales"]);
+        assert_eq!(databases[2].members, ["sales-1", "sales-2"]);
+        let held = held(t);
+        let reason = |id: &str| held.iter().find(|(d, _)| *d == id).map(|(_, r)| *r);
+        assert!(reason("ro").unwrap().contains("a read replica (of src)"));
+        assert!(reason("src").unwrap().contains("has read replicas (ro)"));
+        assert!(
+            reason("mssql")
+                .unwrap()
+                .contains("SQL Server in a Multi-AZ")
+        );
+        assert!(reason("world").unwrap().contains("global database g"));
+        assert!(reason("cross").unwrap().contains("cross-Region replica"));
+        assert!(
+            reason("lone-1")
+                .unwrap()
+                .contains("only through its cluster")
+        );
+        assert!(reason("sales-1").is_none(), "{held:?}");
+        assert!(
+            t.notes
+                .iter()
+                .any(|n| n.contains("sales-1 (of sales)") && n.contains("never alone")),
+            "{:?}",
+            t.notes
+        );
+        assert!(
+            t.notes.iter().any(|n| n
+                == "a stop now means AWS starts mssql-single, orders, sales again by itself on about 2026-12-09 16:00 UTC (after 7 days stopped)"),
+            "{:?}",
+            t.notes
+        );
+        assert!(matches!(
+            &t.steps[1],
+            Step::WaitDatabases { status, databases, .. } if status == "stopped" && databases.len() == 3
+        ));
+        assert_eq!(p.summary().act, 3);
+        assert_eq!(p.summary().held, 6);
+    }
+
+    #[test]
+    fn the_keep_running_tag_is_checked_fail_closed() {
+        let w = workload(vec![MemberKind::Rds], false);
+        let tagged = |id: &str, v: Option<&str>, unread: bool| Database {
+            keep_running: v.map(str::to_string),
+            tags_unread: unread,
+            ..db(Instance, id, "available")
+        };
+        let o = observed(vec![
+            tagged("a", Some("true"), false),
+            tagged("b", Some(" TRUE "), false),
+            tagged("c", Some("false"), false),
+            tagged("d", Some("yes please"), false),
+            tagged("e", None, true),
+            tagged("f", None, false),
+        ]);
+        let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
+        let t = tier_of(&p);
+        let Step::StopDatabases { databases } = &t.steps[0] else {
+            panic!("{:?}", t.steps)
+        };
+        let ids: Vec<&str> = databases.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["c", "f"]);
+        let kept: Vec<&str> = t
+            .held_databases
+            .iter()
+            .filter(|n| n.keep_running)
+            .map(|n| n.database.as_str())
+            .collect();
+        assert_eq!(kept, ["a", "b"]);
+        let held = held(t);
+        assert!(held.contains(&(
+            "d",
+            "tag tierctl:keep-running has the value `yes please` (expected true or false): not stopped, to be safe"
+        )));
+        assert!(
+            held.iter()
+                .any(|(d, r)| *d == "e" && r.contains("could not be read"))
+        );
+        // The tag is an override of stops only.
+        let stopped = observed(vec![tagged("a", Some("true"), false)]);
+        let mut s = stopped.clone();
+        s.databases[0].status = "stopped".into();
+        let p = plan_workload(&w, Some(&s), &Intent::new(Action::Start)).unwrap();
+        assert!(
+            matches!(&tier_of(&p).steps[0], Step::StartDatabases { databases } if databases.len() == 1)
+        );
+    }
+
+    #[test]
+    fn states_transitions_and_the_automatic_restart_date() {
+        let w = workload(vec![MemberKind::Rds], true);
+        let stopped = Database {
+            automatic_restart_time: Some("2026-12-08T09:30:00.000Z".into()),
+            ..db(Instance, "old", "stopped")
+        };
+        let o = observed(vec![
+            stopped.clone(),
+            db(Instance, "going", "stopping"),
+            db(Instance, "coming", "starting"),
+            db(Instance, "busy", "backing-up"),
+            db(Cluster, "up", "available"),
+        ]);
+        let stop = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
+        let t = tier_of(&stop);
+        let unchanged: Vec<(&str, &str)> = t
+            .unchanged_databases
+            .iter()
+            .map(|n| (n.database.as_str(), n.reason.as_str()))
+            .collect();
+        assert_eq!(
+            unchanged,
+            [
+                ("going", "already stopping"),
+                (
+                    "old",
+                    "already stopped; AWS starts it again by itself on 2026-12-08 09:30 UTC"
+                ),
+            ]
+        );
+        let held_now = held(t);
+        assert!(held_now.contains(&(
+            "coming",
+            "starting: AWS stops only an available DB; not stopped this run"
+        )));
+        assert!(
+            held_now
+                .iter()
+                .any(|(d, r)| *d == "busy" && r.contains("status backing-up"))
+        );
+        // The wait includes the one already stopping.
+        let Some(Step::WaitDatabases { databases, .. }) = t.steps.get(1) else {
+            panic!("{:?}", t.steps)
+        };
+        let watched: Vec<&str> = databases.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(watched, ["going", "up"]);
+
+        let start = plan_workload(&w, Some(&o), &Intent::new(Action::Start)).unwrap();
+        let t = tier_of(&start);
+        assert!(
+            t.notes.contains(
+                &"DB instance old is stopped; AWS starts it again by itself on 2026-12-08 09:30 UTC"
+                    .to_string()
+            ),
+            "{:?}",
+            t.notes
+        );
+        let kinds: Vec<&str> = t
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::StartDatabases { .. } => "start",
+                Step::WaitDatabases { .. } => "wait",
+                Step::DatabasesAvailable { .. } => "gate",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["start", "wait", "gate"]);
+        assert!(held(t).iter().any(|(d, _)| *d == "going"));
+    }
+
+    #[test]
+    fn a_tier_without_rds_members_leaves_databases_alone_and_ec2_plans_are_unchanged() {
+        let w = workload(vec![MemberKind::Ec2], false);
+        let o = observed(vec![db(Instance, "orders", "available")]);
+        let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
+        let t = tier_of(&p);
+        assert!(t.steps.is_empty(), "{:?}", t.steps);
+        assert!(held(t)[0].1.contains("does not hold rds members"));
+        // Without databases, nothing of the RDS part shows in the plan's JSON.
+        let o = ObservedWorkload {
+            region: "us-west-2".into(),
+            instances: vec![crate::observe::Instance {
+                id: "i-1".into(),
+                tier: Some("db".into()),
+                state: InstanceState::Running,
+                instance_type: "t3.micro".into(),
+                name: None,
+                launch_time: None,
+                resize: None,
+                classic_load_balancers: Vec::new(),
+                target_groups: Vec::new(),
+            }],
+            ..ObservedWorkload::default()
+        };
+        let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(!text.to_lowercase().contains("database"), "{text}");
+        assert!(
+            !serde_json::to_string(&o)
+                .unwrap()
+                .to_lowercase()
+                .contains("database")
+        );
+        // An rds-only tier holds no EC2 instance.
+        let w = workload(vec![MemberKind::Rds], false);
+        let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
+        let t = tier_of(&p);
+        assert!(t.steps.is_empty(), "{:?}", t.steps);
+        assert!(t.held[0].reason.contains("does not hold ec2 members"));
+    }
+
+    #[test]
+    fn databases_of_no_tier_are_listed_and_replanning_after_a_run_is_a_no_op() {
+        let w = workload(vec![MemberKind::Rds], true);
+        let mut stray = db(Instance, "stray", "available");
+        stray.tier = Some("cache".into());
+        let mut untagged = db(Instance, "untagged", "available");
+        untagged.tier = None;
+        let o = observed(vec![stray, untagged, db(Instance, "orders", "available")]);
+        let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
+        let unmatched: Vec<&str> = p
+            .unmatched_databases
+            .iter()
+            .map(|n| n.database.as_str())
+            .collect();
+        assert_eq!(unmatched, ["stray", "untagged"]);
+        assert_eq!(p.summary().unmatched, 2);
+        // After the stop, the plan is only no-ops.
+        let mut after = o.clone();
+        for d in &mut after.databases {
+            if d.id == "orders" {
+                d.status = "stopped".into();
+            }
+        }
+        let again = plan_workload(&w, Some(&after), &Intent::new(Action::Stop)).unwrap();
+        assert!(!again.has_actions(), "{again:?}");
+        assert!(p.has_actions());
+    }
 }
