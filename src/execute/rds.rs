@@ -338,3 +338,306 @@ async fn wait_for<E: Effects, P: Progress>(
     }
     waiting
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use tokio::sync::watch;
+
+    use super::super::{CheckOutcome, Effects, Options, OverrideCheck, Silent, Status, execute};
+    use crate::error::AwsError;
+    use crate::observe::{Database, DatabaseKind, InstanceState, ObservedWorkload};
+    use crate::plan::{Action, Intent, Plan, plan_workload};
+    use crate::spec::{MemberKind, StartAction, StopAction, Tier, Workload};
+
+    /// DB instances whose status flips after `delay`, counting calls in flight.
+    #[derive(Default)]
+    struct Dbs {
+        status: Mutex<BTreeMap<String, (String, Option<tokio::time::Instant>, String)>>,
+        in_flight: Mutex<(usize, usize)>,
+        calls: Mutex<Vec<String>>,
+        delay: Duration,
+    }
+
+    impl Dbs {
+        fn new(ids: &[&str], status: &str, delay: Duration) -> Self {
+            let d = Dbs {
+                delay,
+                ..Dbs::default()
+            };
+            for id in ids {
+                d.status
+                    .lock()
+                    .unwrap()
+                    .insert(id.to_string(), (status.into(), None, status.into()));
+            }
+            d
+        }
+
+        async fn change(&self, id: &str, via: &str, to: &str) -> Result<(), AwsError> {
+            {
+                let mut f = self.in_flight.lock().unwrap();
+                f.0 += 1;
+                f.1 = f.1.max(f.0);
+            }
+            self.calls.lock().unwrap().push(id.to_string());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let due = tokio::time::Instant::now() + self.delay;
+            self.status
+                .lock()
+                .unwrap()
+                .insert(id.to_string(), (via.into(), Some(due), to.into()));
+            self.in_flight.lock().unwrap().0 -= 1;
+            Ok(())
+        }
+    }
+
+    impl Effects for Dbs {
+        async fn stop(&self, _: &str, _: &[String], _: bool) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn start(&self, _: &str, _: &[String], _: bool) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn states(
+            &self,
+            _: &str,
+            ids: &[String],
+        ) -> Result<BTreeMap<String, InstanceState>, AwsError> {
+            Ok(ids
+                .iter()
+                .map(|i| (i.clone(), InstanceState::Stopped))
+                .collect())
+        }
+        async fn resize(&self, _: &str, _: &crate::plan::Resize, _: bool) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn deregister_classic(&self, _: &str, _: &str, _: &[String]) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn register_classic(&self, _: &str, _: &str, _: &[String]) -> Result<(), AwsError> {
+            Ok(())
+        }
+        async fn unhealthy(
+            &self,
+            _: &str,
+            _: &BTreeMap<String, Vec<String>>,
+            _: &[String],
+        ) -> Result<BTreeMap<String, String>, AwsError> {
+            Ok(BTreeMap::new())
+        }
+        async fn check_overrides(
+            &self,
+            _: &str,
+            _: &OverrideCheck,
+            _: &[String],
+        ) -> BTreeMap<String, CheckOutcome> {
+            BTreeMap::new()
+        }
+        async fn stop_database(&self, _: &str, _: DatabaseKind, id: &str) -> Result<(), AwsError> {
+            self.change(id, "stopping", "stopped").await
+        }
+        async fn start_database(&self, _: &str, _: DatabaseKind, id: &str) -> Result<(), AwsError> {
+            self.change(id, "starting", "available").await
+        }
+        async fn database_statuses(
+            &self,
+            _: &str,
+            _: DatabaseKind,
+            ids: &[String],
+        ) -> Result<BTreeMap<String, String>, AwsError> {
+            let now = tokio::time::Instant::now();
+            let map = self.status.lock().unwrap();
+            Ok(ids
+                .iter()
+                .filter_map(|id| {
+                    let (via, due, to) = map.get(id)?;
+                    let s = if due.is_some_and(|d| d <= now) {
+                        to
+                    } else {
+                        via
+                    };
+                    Some((id.clone(), s.clone()))
+                })
+                .collect())
+        }
+    }
+
+    fn tier(name: &str, stop: u32, start: u32, members: MemberKind, gate: u32) -> Tier {
+        Tier {
+            name: name.into(),
+            stop: Some(StopAction {
+                sequence: stop,
+                synchronous: true,
+                delay_seconds: 0,
+                override_file: None,
+            }),
+            start: Some(StartAction {
+                sequence: start,
+                synchronous: false,
+                delay_seconds: 0,
+                wait_healthy: true,
+                health_timeout_seconds: gate,
+                ..StartAction::new(0)
+            }),
+            scaling: BTreeMap::new(),
+            members: vec![members],
+        }
+    }
+
+    fn plan(ids: &[&str], status: &str, action: Action, gate: u32) -> Plan {
+        let mut w: Workload = crate::spec::example_with_every_field();
+        w.disabled = false;
+        w.tiers = vec![
+            tier("db", 1, 0, MemberKind::Rds, gate),
+            tier("web", 0, 1, MemberKind::Ec2, 60),
+        ];
+        let o = ObservedWorkload {
+            region: w.region.clone(),
+            instances: vec![crate::observe::Instance {
+                id: "i-web".into(),
+                tier: Some("web".into()),
+                state: if action == Action::Stop {
+                    InstanceState::Running
+                } else {
+                    InstanceState::Stopped
+                },
+                instance_type: "t3.micro".into(),
+                name: None,
+                launch_time: None,
+                resize: None,
+                classic_load_balancers: Vec::new(),
+                target_groups: Vec::new(),
+            }],
+            databases: ids
+                .iter()
+                .map(|id| Database {
+                    kind: DatabaseKind::Instance,
+                    id: id.to_string(),
+                    tier: Some("db".into()),
+                    status: status.into(),
+                    engine: "postgres".into(),
+                    cluster: None,
+                    members: Vec::new(),
+                    replica_of: None,
+                    replicas: Vec::new(),
+                    multi_az: false,
+                    global_cluster: None,
+                    automatic_restart_time: None,
+                    keep_running: None,
+                    tags_unread: false,
+                })
+                .collect(),
+            databases_read_at: Some("2026-12-02T16:00:00Z".into()),
+            ..ObservedWorkload::default()
+        };
+        let wp = plan_workload(&w, Some(&o), &Intent::new(action)).unwrap();
+        Plan {
+            version: crate::plan::PLAN_VERSION,
+            action,
+            profile: None,
+            workloads: vec![wp],
+        }
+    }
+
+    struct Lost;
+    impl crate::execute::fence::Fence for Lost {
+        fn holds(&self, _: &str) -> Result<(), String> {
+            Err("the run lease was taken over".into())
+        }
+        fn reassert<'a>(
+            &'a self,
+            _: &'a str,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>
+        {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    async fn go(
+        plan: &Plan,
+        dbs: Arc<Dbs>,
+        options: Options,
+        fence: Arc<dyn crate::execute::fence::Fence>,
+    ) -> crate::execute::RunReport {
+        let (_tx, rx) = watch::channel(false);
+        execute(plan, dbs, Arc::new(Silent), options, fence, rx).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_run_concurrently_bounded_and_the_synchronous_wait_confirms_them() {
+        let ids: Vec<String> = (0..10).map(|n| format!("db-{n}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let dbs = Arc::new(Dbs::new(&ids, "available", Duration::from_secs(2)));
+        let options = Options {
+            concurrency: 3,
+            ..Options::default()
+        };
+        let p = plan(&ids, "available", Action::Stop, 60);
+        let r = go(
+            &p,
+            Arc::clone(&dbs),
+            options,
+            Arc::new(crate::execute::fence::NoFence),
+        )
+        .await;
+        assert_eq!(r.count(Status::Stopped), 11, "{r:#?}");
+        let (_, max) = *dbs.in_flight.lock().unwrap();
+        assert_eq!(max, 3, "at most `concurrency` calls in flight");
+        assert_eq!(dbs.calls.lock().unwrap().len(), 10);
+        let db0 = r.outcomes().find(|o| o.instance == "db-0").unwrap();
+        assert_eq!(db0.database, Some(DatabaseKind::Instance));
+        assert!(db0.at_ms >= 2000, "waited until stopped: {db0:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_health_gate_timeout_fails_the_db_and_halts_the_next_wave() {
+        let dbs = Arc::new(Dbs::new(&["orders"], "stopped", Duration::from_secs(30)));
+        let p = plan(&["orders"], "stopped", Action::Start, 5);
+        let r = go(
+            &p,
+            dbs,
+            Options::default(),
+            Arc::new(crate::execute::fence::NoFence),
+        )
+        .await;
+        let orders = r.outcomes().find(|o| o.instance == "orders").unwrap();
+        assert_eq!(orders.status, Status::Failed);
+        assert_eq!(
+            orders.detail.as_deref(),
+            Some(
+                "health gate: not available within 5s (status starting); later waves are not started"
+            )
+        );
+        let web = r.outcomes().find(|o| o.instance == "i-web").unwrap();
+        assert_eq!(web.status, Status::NotAttempted);
+        assert!(r.workloads[0].halted);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_fence_or_a_dry_run_makes_no_call() {
+        let dbs = Arc::new(Dbs::new(&["orders"], "available", Duration::ZERO));
+        let p = plan(&["orders"], "available", Action::Stop, 5);
+        let r = go(&p, Arc::clone(&dbs), Options::default(), Arc::new(Lost)).await;
+        let orders = r.outcomes().find(|o| o.instance == "orders").unwrap();
+        assert_eq!(orders.status, Status::NotAttempted, "{orders:?}");
+        assert!(orders.detail.as_deref().unwrap().contains("taken over"));
+        let dry = Options {
+            dry_run: true,
+            ..Options::default()
+        };
+        let r = go(
+            &p,
+            Arc::clone(&dbs),
+            dry,
+            Arc::new(crate::execute::fence::NoFence),
+        )
+        .await;
+        let orders = r.outcomes().find(|o| o.instance == "orders").unwrap();
+        assert_eq!(orders.status, Status::WouldStop);
+        assert!(dbs.calls.lock().unwrap().is_empty());
+    }
+}
