@@ -353,10 +353,13 @@ mod tests {
     use crate::plan::{Action, Intent, Plan, plan_workload};
     use crate::spec::{MemberKind, StartAction, StopAction, Tier, Workload};
 
+    /// A status on its way: (now, when it changes, then).
+    type Transition = (String, Option<tokio::time::Instant>, String);
+
     /// DB instances whose status flips after `delay`, counting calls in flight.
     #[derive(Default)]
     struct Dbs {
-        status: Mutex<BTreeMap<String, (String, Option<tokio::time::Instant>, String)>>,
+        status: Mutex<BTreeMap<String, Transition>>,
         in_flight: Mutex<(usize, usize)>,
         calls: Mutex<Vec<String>>,
         delay: Duration,
