@@ -1185,6 +1185,71 @@ mod tests {
     }
 
     #[test]
+    fn rds_statements_only_for_rds_tiers_scoped_by_the_workload_tag() {
+        use crate::spec::MemberKind;
+        let s = settings(Part::All);
+        let ec2 = bare("A", "us-west-2", "App", "a");
+        let p = policy(&[&ec2], &tables(Some("us-west-2")), &s);
+        assert!(!p.to_string().contains("rds:"), "{p:#}");
+        assert!(!p.to_string().contains("tag:GetResources"), "{p:#}");
+
+        let mut db = bare("B", "eu-west-1", "App", "b");
+        db.tiers[0].members = vec![MemberKind::Rds];
+        db.tiers[0].start = None;
+        let mut other = bare("C", "eu-west-1", "App", "c");
+        other.tiers[0].members = vec![MemberKind::Ec2, MemberKind::Rds];
+        let p = policy(&[&ec2, &db, &other], &tables(Some("us-west-2")), &s);
+        assert_no_wildcard_action(&p);
+        let change = statement(&p, "RdsStopStartEuWest1App");
+        assert_eq!(
+            change["Action"],
+            json!([
+                "rds:StartDBCluster",
+                "rds:StartDBInstance",
+                "rds:StopDBCluster",
+                "rds:StopDBInstance"
+            ])
+        );
+        assert_eq!(
+            change["Condition"]["StringEquals"]["aws:ResourceTag/App"],
+            json!(["b", "c"])
+        );
+        assert_eq!(
+            change["Resource"],
+            json!([
+                "arn:aws:rds:eu-west-1:123456789012:cluster:*",
+                "arn:aws:rds:eu-west-1:123456789012:db:*"
+            ])
+        );
+        let discover = statement(&p, "RdsDiscoverByTag");
+        assert_eq!(
+            discover["Condition"]["StringEquals"]["aws:RequestedRegion"],
+            json!(["eu-west-1"])
+        );
+        // No snapshot is ever asked for: StopDBInstance's dependent actions are not granted.
+        assert!(!p.to_string().contains("rds:CreateDBSnapshot"));
+        // The plan role reads, never changes.
+        let plan = policy(&[&db], &tables(Some("us-west-2")), &settings(Part::Plan));
+        assert_eq!(
+            actions_of(&plan)
+                .into_iter()
+                .filter(|a| a.starts_with("rds:") || a.starts_with("tag:"))
+                .collect::<Vec<_>>(),
+            [
+                "rds:DescribeDBClusters",
+                "rds:DescribeDBInstances",
+                "tag:GetResources"
+            ]
+        );
+        // Stop only: only the stop actions.
+        let p = policy(&[&db], &tables(Some("us-west-2")), &s);
+        assert_eq!(
+            statement(&p, "RdsStopStartEuWest1App")["Action"],
+            json!(["rds:StopDBCluster", "rds:StopDBInstance"])
+        );
+    }
+
+    #[test]
     fn a_policy_with_every_feature_allows_exactly_the_catalogue() {
         let mut w = crate::spec::example_with_every_field();
         w.disabled = false;
