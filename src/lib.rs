@@ -9,7 +9,7 @@
 //! workloads/*.yaml --load--> spec::Workload --validate--> diagnostics
 //! DynamoDB items --store--/        |
 //!                                  +--store::diff--> ChangeSet --pipeline::sync--> DynamoDB
-//! EC2 / SSM / ELB --observe--> Observed --plan (pure)--> Plan --(plan --out)--> saved plan
+//! EC2 / RDS / SSM / ELB --observe--> Observed --plan (pure)--> Plan --(plan --out)--> saved plan
 //!                                                         |
 //!                                            execute (Effects) --> RunReport --> report, notify
 //! ```
@@ -34,9 +34,11 @@
 //!   [`store::config`], which reads the tables' workloads through the same
 //!   checks as files and refuses bad ones by table, `SpecName` and attribute.
 //! - [`observe`]: what AWS says about the fleet, collected behind the
-//!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`].
+//!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`];
+//!   [`observe::rds`] holds the RDS DB instances and Aurora clusters.
 //! - [`plan`](mod@plan): `plan(&Workload, &Observed, &Intent) -> Plan`: waves,
-//!   tiers, steps with their batches, resizes. Pure and deterministic.
+//!   tiers, steps with their batches, resizes; [`plan::rds`] the steps of
+//!   DB instances and Aurora clusters. Pure and deterministic.
 //! - [`execute`]: walks a [`plan::Plan`] through the [`execute::Effects`]
 //!   trait: batching as planned, pacing, waits, the fencing run lease
 //!   ([`execute::fence`], implemented by [`pipeline::lease`]), cancellation;

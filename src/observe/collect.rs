@@ -5,6 +5,9 @@
 //! One paginated instance read per workload, the instance types a start
 //! with a profile needs (one call per workload), and, for starts, the load
 //! balancer membership once per region. Workloads are read concurrently.
+//! A workload with a tier holding `rds` members also has its DB instances
+//! and Aurora clusters read (one tag query, batched describes), beside
+//! its instances.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -96,14 +99,24 @@ async fn workload<O: Observer>(
     w: &Workload,
     purpose: Purpose<'_>,
 ) -> Result<(String, ObservedWorkload), AwsError> {
-    let instances = observer.instances(&w.region, &w.selector).await?;
+    // DB instances and clusters only for a tier holding `rds` members,
+    // read beside the instances.
+    let wants_databases = w.tiers.iter().any(|t| t.holds(MemberKind::Rds));
+    let (instances, databases) =
+        futures_util::future::try_join(observer.instances(&w.region, &w.selector), async {
+            if wants_databases {
+                observer.databases(&w.region, &w.selector).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .await?;
     let mut observed = ObservedWorkload {
         region: w.region.clone(),
         instances,
         ..ObservedWorkload::default()
     };
-    if w.tiers.iter().any(|t| t.holds(MemberKind::Rds)) {
-        let found = observer.databases(&w.region, &w.selector).await?;
+    if let Some(found) = databases {
         observed.databases = found.databases;
         observed.databases_read_at = Some(found.read_at);
     }
