@@ -195,6 +195,21 @@ fn a_db_tier_stops_and_starts_its_instance_and_cluster_through_the_cluster() {
         "{plan}"
     );
 
+    // Seven days later AWS started the cluster again by itself: a stop is an ordinary stop.
+    f.emu.admin(
+        "POST",
+        "rds/databases/sales/automatic-restart",
+        Some(json!({"region": REGION})),
+    );
+    f.emu.clear_calls();
+    let (code, out, err) = f.tierctl(&["-o", "json", "run", "stop", "Shop", "--tier", "db"]);
+    assert_eq!(code, 3, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(outcome(&report, "db", "sales")["status"], "stopped");
+    assert_eq!(outcome(&report, "db", "orders")["status"], "unchanged");
+    assert_eq!(f.named("StopDBCluster", "DBClusterIdentifier"), ["sales"]);
+    assert!(f.named("StopDBInstance", "DBInstanceIdentifier").is_empty());
+
     let (code, plan, err) = f.tierctl(&["plan", "start", "Shop"]);
     assert_eq!(code, 0, "{err}");
     assert!(

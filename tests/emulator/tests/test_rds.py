@@ -63,6 +63,19 @@ class RdsTest(unittest.TestCase):
         self.assertEqual(described["DBInstanceStatus"], "available")
         self.assertNotIn("AutomaticRestartTime", described)
 
+    def test_automatic_restart_after_seven_days(self):
+        seed({"id": "orders", "status": "stopped"},
+             {"kind": "cluster", "id": "sales", "members": ["sales-1"], "status": "stopped"})
+        self.assertIn("AutomaticRestartTime",
+                      self.rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"][0])
+        for identifier in ("orders", "sales"):
+            emu.admin("POST", f"rds/databases/{identifier}/automatic-restart", {"region": REGION})
+        described = self.rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"][0]
+        self.assertEqual(described["DBInstanceStatus"], "available")
+        self.assertNotIn("AutomaticRestartTime", described)
+        self.assertEqual(self.cluster("sales")["Status"], "available")
+        self.assertEqual(self.status("sales-1"), "available")
+
     def test_what_aws_refuses(self):
         seed({"id": "src", "tags": TAGS}, {"id": "src-replica", "replicaOf": "src"},
              {"id": "mssql", "engine": "sqlserver-se", "multiAz": True},

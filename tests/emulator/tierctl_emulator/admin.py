@@ -48,6 +48,9 @@ def _route(em, method, route, query, data):
         return _reply(200, em.rds.configure(data))
     if route == "rds/seed" and method == "POST":
         return _reply(200, em.rds.seed(data))
+    match = re.fullmatch(r"rds/databases/([^/]+)/automatic-restart", route)
+    if match and method == "POST":
+        return _reply(200, em.rds.automatic_restart(match.group(1), data))
     match = re.fullmatch(r"rds/databases/([^/]+)/transition", route)
     if match and method in ("PUT", "POST"):
         return _reply(200, em.rds.set_database(match.group(1), data))

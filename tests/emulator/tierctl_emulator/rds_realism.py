@@ -72,6 +72,19 @@ class RdsRealism:
                     entry[key] = int(body[key])
             return dict(entry)
 
+    def automatic_restart(self, identifier, body):
+        """What AWS does 7 days after a stop: the stopped DB is available again."""
+        region = body.get("region", "us-west-2")
+        with self.lock:
+            self.tick()
+            for kind in ("instance", "cluster"):
+                obj = self._object(region, kind, identifier)
+                if obj is not None and obj.status == "stopped":
+                    self._set(region, kind, identifier, "available")
+                    self.restart_at.pop((region, kind, identifier), None)
+                    return {"id": identifier, "kind": kind, "status": "available"}
+            raise ValueError(f"no stopped DB instance or cluster {identifier}")
+
     def _delay(self, identifier, key):
         default = self.stop_ms if key == "stopDelayMs" else self.start_ms
         return self.overrides.get(identifier, {}).get(key, default) / 1000.0
