@@ -238,7 +238,11 @@ mod tests {
             );
         }
         assert!(check_overlap(&o).is_ok());
-        o.workloads.get_mut("B").unwrap().databases.push(db("sales"));
+        o.workloads
+            .get_mut("B")
+            .unwrap()
+            .databases
+            .push(db("sales"));
         let err = check_overlap(&o).unwrap_err().to_string();
         assert!(err.contains("DB cluster sales"), "{err}");
     }

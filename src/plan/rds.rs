@@ -139,6 +139,18 @@ fn stop_refused(d: &Database) -> Option<String> {
                     d.replicas.join(", ")
                 ));
             }
+            if d.engine.starts_with("custom-") {
+                return Some(format!(
+                    "RDS Custom ({}): StopDBInstance does not apply to it; not stopped",
+                    d.engine
+                ));
+            }
+            if d.engine.starts_with("aurora") {
+                return Some(
+                    "an Aurora DB instance: Aurora is stopped only through its cluster; not stopped"
+                        .into(),
+                );
+            }
             if d.multi_az && d.engine.starts_with("sqlserver") {
                 return Some(
                     "RDS for SQL Server in a Multi-AZ deployment: AWS refuses to stop it; not stopped"
@@ -475,6 +487,10 @@ mod tests {
         sales.members = vec!["sales-1".into(), "sales-2".into()];
         let mut member = db(Instance, "sales-1", "available");
         member.cluster = Some("sales".into());
+        let custom = Database {
+            engine: "custom-oracle-ee".into(),
+            ..db(Instance, "custom", "available")
+        };
         let mut orphan = db(Instance, "lone-1", "available");
         orphan.cluster = Some("lone".into());
         let o = observed(vec![
@@ -488,6 +504,7 @@ mod tests {
             member,
             orphan,
             db(Instance, "orders", "available"),
+            custom,
         ]);
         let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
         let t = tier_of(&p);
@@ -513,6 +530,7 @@ mod tests {
                 .unwrap()
                 .contains("only through its cluster")
         );
+        assert!(reason("custom").unwrap().contains("RDS Custom"));
         assert!(reason("sales-1").is_none(), "{held:?}");
         assert!(
             t.notes
@@ -532,7 +550,7 @@ mod tests {
             Step::WaitDatabases { status, databases, .. } if status == "stopped" && databases.len() == 3
         ));
         assert_eq!(p.summary().act, 3);
-        assert_eq!(p.summary().held, 6);
+        assert_eq!(p.summary().held, 7);
     }
 
     #[test]
