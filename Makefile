@@ -14,8 +14,8 @@ CARGO ?= cargo
 TIERCTL := $(or $(CARGO_TARGET_DIR),target)/debug/tierctl
 
 
-.PHONY: man completions test-tools
-.PHONY: help venv build test test-rust test-emulator test-workflows demo lint fmt bench clean
+.PHONY: man completions test-tools lambda-zip
+.PHONY: help venv build test test-rust test-emulator test-workflows test-deploy lint-deploy demo lint fmt bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -44,6 +44,7 @@ test: venv test-tools ## Run every test: Rust unit + end-to-end (against the emu
 	$(MAKE) --no-print-directory test-emulator
 	$(MAKE) --no-print-directory test-workflows
 	$(MAKE) --no-print-directory test-rust
+	$(MAKE) --no-print-directory test-deploy
 	$(TIERCTL) schema --check
 	$(TIERCTL) validate workloads
 	TIERCTL=$(TIERCTL) TIERCTL_EMULATOR_PYTHON=$(VENV_PY) NO_COLOR=1 tests/demo/demo.sh > /dev/null
@@ -54,19 +55,32 @@ test-rust:
 test-emulator: venv
 	cd tests/emulator && PYTHONDONTWRITEBYTECODE=1 ../../$(VENV_PY) -m unittest discover -s tests
 
+lint-deploy: venv ## cfn-lint on the runner's CloudFormation template (deploy/)
+	$(VENV)/bin/cfn-lint deploy/tierctl-runner.yaml
+
+test-deploy: lint-deploy ## The runner template: cfn-lint, and its roles' policies = `tierctl iam-policy --role ...` (needs the debug build)
+	TIERCTL=$(TIERCTL) PYTHONDONTWRITEBYTECODE=1 $(VENV_PY) -m unittest discover -s tests/deploy
+
 test-workflows: venv ## Workflow scripts, with fake tierctl and gh
 	PYTHONDONTWRITEBYTECODE=1 $(VENV_PY) -m unittest discover -s tests/workflows
 
 demo: venv build ## The main job on the built-in example: emulator, example fleet, validate, sync, plan, run
 	TIERCTL=$(TIERCTL) TIERCTL_EMULATOR_PYTHON=$(VENV_PY) tests/demo/demo.sh
 
-lint: ## cargo fmt --check, clippy -D warnings, actionlint on the workflows
+lint: ## cargo fmt --check, clippy -D warnings, actionlint on the workflows, cfn-lint on deploy/
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	tests/workflows/lint.sh
+	$(MAKE) --no-print-directory lint-deploy
 
 bench: venv build ## Benchmarks against the emulator: AWS calls and wall time of sync, plan, override checks and runs
 	$(VENV_PY) tests/bench/bench.py --tierctl $(TIERCTL)
+
+lambda-zip: ## The Lambda runner zip for this machine (target/lambda/): a release build, packaged as `bootstrap`
+	$(CARGO) build --release --locked
+	.github/scripts/package-lambda.sh "$$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)" \
+	  "$$(uname -m | sed 's/^arm64$$/aarch64/')-unknown-linux-gnu" target/release/tierctl target/lambda
+	@echo "note: linked against this machine's glibc; provided.al2023 has 2.34 (the release zips are built for it)"
 
 man: build ## Man pages (one per command) into target/man/man1
 	$(TIERCTL) man --out target/man/man1

@@ -66,6 +66,47 @@ pub struct Settings<'a> {
     pub create_topic: bool,
     /// Which commands' statements.
     pub part: Part,
+    /// The role EventBridge Scheduler assumes (`iam:PassRole` for sync);
+    /// `None`: [`DEFAULT_SCHEDULER_ROLE`] in the account.
+    pub scheduler_role: Option<&'a str>,
+    /// The runner function; `None`: [`DEFAULT_RUNNER`] in the tables' region.
+    pub runner: Option<&'a str>,
+    /// The schedules' dead-letter queue (Scheduler's role sends to it).
+    pub dead_letter: Option<&'a str>,
+}
+
+/// The scheduler role's name deploy/tierctl-runner.yaml gives by default.
+pub const DEFAULT_SCHEDULER_ROLE: &str = "tierctl-scheduler";
+
+/// The runner function's name deploy/tierctl-runner.yaml gives by default.
+pub const DEFAULT_RUNNER: &str = "tierctl-runner";
+
+impl Settings<'_> {
+    fn account(&self) -> &str {
+        self.account.unwrap_or("*")
+    }
+
+    /// The scheduler role's ARN.
+    pub fn scheduler_role_arn(&self) -> String {
+        self.scheduler_role.map(str::to_string).unwrap_or_else(|| {
+            format!(
+                "arn:{}:iam::{}:role/{DEFAULT_SCHEDULER_ROLE}",
+                self.partition,
+                self.account()
+            )
+        })
+    }
+
+    /// The runner function's ARN (in `region` when not given).
+    pub fn runner_arn(&self, region: &str) -> String {
+        self.runner.map(str::to_string).unwrap_or_else(|| {
+            format!(
+                "arn:{}:lambda:{region}:{}:function:{DEFAULT_RUNNER}",
+                self.partition,
+                self.account()
+            )
+        })
+    }
 }
 
 /// One policy statement (always `Effect: Allow`).
@@ -436,6 +477,8 @@ pub fn statements(
         ));
     }
 
+    out.extend(asg_statements(workloads, p, account, &mut sids));
+
     // SSM override checks: only for workloads with a tier that has `stop.override`.
     let mut ssm_regions = BTreeSet::new();
     let mut documents = BTreeSet::new();
@@ -557,8 +600,156 @@ pub fn statements(
         ));
     }
 
+    // EventBridge Scheduler (sync, in the tables' region): only when a spec has a schedule.
+    if workloads.iter().any(|w| w.schedule.is_some()) {
+        out.extend(scheduler_statements(settings, table_region));
+    }
+
     out.retain(|s| settings.part.includes(&s.uses));
     out
+}
+
+/// The Scheduler actions of the catalogue on `resource`: reads (`Get*`,
+/// `List*`, for `sync --check` too) or writes.
+fn scheduler_actions(resource: Resource, read: bool) -> Vec<&'static str> {
+    catalogue::CALLS
+        .iter()
+        .filter(|c| c.module == "scheduler" && c.resource == resource)
+        .filter(|c| (c.operation.starts_with("Get") || c.operation.starts_with("List")) == read)
+        .flat_map(|c| c.actions.iter().copied())
+        .filter(|a| a.starts_with("scheduler:"))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// sync's statements for the schedules: reads of the group `tierctl` and its
+/// schedules, writes of them, and passing the scheduler role to Scheduler.
+fn scheduler_statements(settings: &Settings<'_>, region: &str) -> Vec<Statement> {
+    let p = settings.partition;
+    let account = settings.account();
+    let group = crate::store::schedules::GROUP;
+    let group_arn = format!("arn:{p}:scheduler:{region}:{account}:schedule-group/{group}");
+    let schedules_arn = format!("arn:{p}:scheduler:{region}:{account}:schedule/{group}/*");
+    let mut out = vec![
+        Statement::new(
+            "SchedulerGroupRead",
+            &scheduler_actions(Resource::ScheduleGroup, true),
+            [group_arn.clone()],
+        )
+        .used_by(&[Part::Plan, Part::Sync]),
+        Statement::new(
+            "SchedulerList",
+            &scheduler_actions(Resource::Unscoped, true),
+            ["*".to_string()],
+        )
+        .with_condition(json!({"StringEquals": {"aws:RequestedRegion": [region]}}))
+        .used_by(&[Part::Plan, Part::Sync]),
+        Statement::new(
+            "SchedulerSchedulesRead",
+            &scheduler_actions(Resource::Schedule, true),
+            [schedules_arn.clone()],
+        )
+        .used_by(&[Part::Plan, Part::Sync]),
+        Statement::new(
+            "SchedulerGroupCreate",
+            &scheduler_actions(Resource::ScheduleGroup, false),
+            [group_arn],
+        )
+        .used_by(&[Part::Sync]),
+        Statement::new(
+            "SchedulerSchedulesWrite",
+            &scheduler_actions(Resource::Schedule, false),
+            [schedules_arn],
+        )
+        .used_by(&[Part::Sync]),
+    ];
+    if region == "*" {
+        out[1].condition = None;
+    }
+    out.push(
+        Statement::new(
+            "SchedulerPassRole",
+            &["iam:PassRole"],
+            [settings.scheduler_role_arn()],
+        )
+        .with_condition(json!({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}))
+        .used_by(&[Part::Sync]),
+    );
+    out
+}
+
+/// A policy document of `statements`.
+fn document(statements: &[Statement]) -> Value {
+    json!({"Version": "2012-10-17", "Statement": statements.iter().map(Statement::to_json).collect::<Vec<_>>()})
+}
+
+/// The runner function's execution role policy: what `run --from dynamodb`
+/// needs for `workloads` (the `run` statements), writing its logs to
+/// CloudWatch Logs, and invoking itself to continue a run.
+pub fn runner_policy(workloads: &[&Workload], tables: &Tables, settings: &Settings<'_>) -> Value {
+    let run = Settings {
+        part: Part::Run,
+        ..*settings
+    };
+    let mut out = statements(workloads, tables, &run);
+    let p = settings.partition;
+    let account = settings.account();
+    let region = tables.region.as_deref().unwrap_or("*");
+    let runner = settings.runner_arn(region);
+    let function = runner.rsplit(':').next().unwrap_or(DEFAULT_RUNNER);
+    let fn_region = runner.split(':').nth(3).unwrap_or(region);
+    let log_group = format!("arn:{p}:logs:{fn_region}:{account}:log-group:/aws/lambda/{function}");
+    out.push(Statement::new(
+        "RunnerLogGroup",
+        &["logs:CreateLogGroup"],
+        [log_group.clone()],
+    ));
+    out.push(Statement::new(
+        "RunnerLogStreams",
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        [format!("{log_group}:*")],
+    ));
+    out.push(Statement::new(
+        "RunnerContinue",
+        &["lambda:InvokeFunction"],
+        [runner],
+    ));
+    document(&out)
+}
+
+/// The scheduler role's policy: only `lambda:InvokeFunction` on the runner
+/// (and `sqs:SendMessage` on the dead-letter queue, when there is one).
+pub fn scheduler_role_policy(tables: &Tables, settings: &Settings<'_>) -> Value {
+    let region = tables.region.as_deref().unwrap_or("*");
+    let mut out = vec![Statement::new(
+        "InvokeRunner",
+        &["lambda:InvokeFunction"],
+        [settings.runner_arn(region)],
+    )];
+    if let Some(dlq) = settings.dead_letter {
+        out.push(Statement::new(
+            "DeadLetterQueue",
+            &["sqs:SendMessage"],
+            [dlq.to_string()],
+        ));
+    }
+    document(&out)
+}
+
+/// A role's trust policy for `service` (`scheduler.amazonaws.com`,
+/// `lambda.amazonaws.com`); Scheduler's only on behalf of `account`.
+pub fn trust_policy(service: &str, account: Option<&str>) -> Value {
+    let mut s = json!({
+        "Sid": "AssumedBy",
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": ["sts:AssumeRole"],
+    });
+    if service == "scheduler.amazonaws.com" {
+        s["Condition"] = json!({"StringEquals": {"aws:SourceAccount": account.unwrap_or("*")}});
+    }
+    json!({"Version": "2012-10-17", "Statement": [s]})
 }
 
 /// `us-west-2` -> `UsWest2`: the letters and digits of a name, words capitalised.
@@ -644,6 +835,128 @@ fn rds_statements(
     out
 }
 
+/// EC2 Auto Scaling, only for workloads with a tier holding `asg`:
+/// DescribeAutoScalingGroups (no resource-level permissions: `*` in the
+/// regions), and per (region, workload tag key) UpdateAutoScalingGroup and
+/// the recorded-sizes tag calls on groups carrying the workload tag
+/// (`autoscaling:ResourceTag/<key>`), the tag calls only for the tag key
+/// tierctl writes (`aws:TagKeys`).
+fn asg_statements(
+    workloads: &[&Workload],
+    p: &str,
+    account: &str,
+    sids: &mut Sids,
+) -> Vec<Statement> {
+    use crate::spec::MemberKind;
+    let mut regions: BTreeSet<&str> = BTreeSet::new();
+    // (region, tag key) -> (tag values, actions)
+    let mut by_tag: BTreeMap<(&str, &str), TagGroup<'_>> = BTreeMap::new();
+    for w in workloads {
+        let tiers: Vec<_> = w
+            .tiers
+            .iter()
+            .filter(|t| t.holds(MemberKind::Asg))
+            .collect();
+        if tiers.is_empty() {
+            continue;
+        }
+        regions.insert(w.region.as_str());
+        let tag = &w.selector.workload_tag;
+        let (values, actions) = by_tag
+            .entry((w.region.as_str(), tag.key.as_str()))
+            .or_default();
+        values.insert(tag.value.as_str());
+        for t in tiers {
+            if t.stop.is_some() {
+                actions.insert("autoscaling:CreateOrUpdateTags");
+            }
+            if t.start.is_some() {
+                actions.insert("autoscaling:DeleteTags");
+            }
+            if t.stop.is_some() || t.start.is_some() {
+                actions.insert("autoscaling:UpdateAutoScalingGroup");
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if regions.is_empty() {
+        return out;
+    }
+    out.push(
+        Statement::new(
+            "AutoScalingDescribe",
+            &["autoscaling:DescribeAutoScalingGroups"],
+            ["*".to_string()],
+        )
+        .with_condition(
+            json!({"StringEquals": {"aws:RequestedRegion": regions.iter().collect::<Vec<_>>()}}),
+        )
+        .used_by(&[Part::Plan, Part::Run]),
+    );
+    // The health gate of groups behind classic load balancers.
+    let gated: BTreeSet<&str> = workloads
+        .iter()
+        .filter(|w| {
+            w.tiers.iter().any(|t| {
+                t.holds(MemberKind::Asg) && t.start.as_ref().is_some_and(|s| s.wait_healthy)
+            })
+        })
+        .map(|w| w.region.as_str())
+        .collect();
+    if !gated.is_empty() {
+        out.push(
+            Statement::new(
+                "AutoScalingClassicHealth",
+                &["elasticloadbalancing:DescribeInstanceHealth"],
+                ["*".to_string()],
+            )
+            .with_condition(
+                json!({"StringEquals": {"aws:RequestedRegion": gated.iter().collect::<Vec<_>>()}}),
+            ),
+        );
+    }
+    for ((region, key), (values, actions)) in &by_tag {
+        let groups = format!(
+            "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*"
+        );
+        let tag_key = format!("autoscaling:ResourceTag/{key}");
+        let values: Vec<&&str> = values.iter().collect();
+        if actions.contains("autoscaling:UpdateAutoScalingGroup") {
+            out.push(
+                Statement::new(
+                    &sids.unique(&format!(
+                        "AutoScalingResize{}{}",
+                        sid_part(region),
+                        sid_part(key)
+                    )),
+                    &["autoscaling:UpdateAutoScalingGroup"],
+                    [groups.clone()],
+                )
+                .with_condition(json!({"StringEquals": {tag_key.clone(): values}})),
+            );
+        }
+        let tags: Vec<&str> = actions
+            .iter()
+            .copied()
+            .filter(|a| *a != "autoscaling:UpdateAutoScalingGroup")
+            .collect();
+        if !tags.is_empty() {
+            out.push(
+                Statement::new(
+                    &sids.unique(&format!("AutoScalingSizesTag{}{}", sid_part(region), sid_part(key))),
+                    &tags,
+                    [groups],
+                )
+                .with_condition(json!({
+                    "StringEquals": {tag_key: values},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [crate::plan::asg::RECORDED_SIZES_TAG]},
+                })),
+            );
+        }
+    }
+    out
+}
+
 fn sid_part(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -697,6 +1010,9 @@ mod tests {
             partition: "aws",
             create_topic: false,
             part,
+            scheduler_role: None,
+            runner: None,
+            dead_letter: None,
         }
     }
 
@@ -710,6 +1026,7 @@ mod tests {
         w.selector.workload_tag.value = value.into();
         w.notify = None;
         w.ssm = None;
+        w.schedule = None;
         w.tiers.truncate(1);
         let tier = &mut w.tiers[0];
         tier.name = "web".into();
@@ -1074,6 +1391,96 @@ mod tests {
     }
 
     #[test]
+    fn schedules_add_scoped_scheduler_statements_and_the_role_policies() {
+        let plain = bare("A", "us-west-2", "App", "shop");
+        let mut w = plain.clone();
+        w.schedule = crate::spec::example_with_every_field().schedule;
+        assert!(w.schedule.is_some());
+        let t = tables(Some("eu-central-1"));
+        let without = policy(&[&plain], &t, &settings(Part::All));
+        assert!(!without.to_string().contains("scheduler"), "{without:#}");
+        let p = policy(&[&w], &t, &settings(Part::Sync));
+        let group = "arn:aws:scheduler:eu-central-1:123456789012:schedule-group/tierctl";
+        let schedules = "arn:aws:scheduler:eu-central-1:123456789012:schedule/tierctl/*";
+        assert_eq!(
+            statement(&p, "SchedulerGroupRead")["Resource"],
+            json!([group])
+        );
+        assert_eq!(
+            statement(&p, "SchedulerSchedulesWrite")["Action"],
+            json!([
+                "scheduler:CreateSchedule",
+                "scheduler:DeleteSchedule",
+                "scheduler:UpdateSchedule"
+            ])
+        );
+        assert_eq!(
+            statement(&p, "SchedulerSchedulesWrite")["Resource"],
+            json!([schedules])
+        );
+        assert_eq!(
+            statement(&p, "SchedulerGroupCreate")["Action"],
+            json!(["scheduler:CreateScheduleGroup", "scheduler:TagResource"])
+        );
+        assert_eq!(
+            statement(&p, "SchedulerList")["Condition"],
+            json!({"StringEquals": {"aws:RequestedRegion": ["eu-central-1"]}})
+        );
+        let pass = statement(&p, "SchedulerPassRole");
+        assert_eq!(
+            pass["Resource"],
+            json!(["arn:aws:iam::123456789012:role/tierctl-scheduler"])
+        );
+        assert_eq!(
+            pass["Condition"],
+            json!({"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}})
+        );
+        // The read-only part reads, the run part has none of it.
+        let plan = policy(&[&w], &t, &settings(Part::Plan));
+        let plan_actions = actions_of(&plan);
+        assert!(plan_actions.contains("scheduler:GetSchedule"));
+        assert!(!plan_actions.contains("scheduler:CreateSchedule"));
+        assert!(!plan_actions.contains("iam:PassRole"));
+        let run = policy(&[&w], &t, &settings(Part::Run));
+        assert!(!run.to_string().contains("scheduler"));
+
+        // The runner's role: the run statements, logs, itself.
+        let runner = runner_policy(&[&w], &t, &settings(Part::All));
+        let mut want = run["Statement"].as_array().unwrap().clone();
+        let fn_arn = "arn:aws:lambda:eu-central-1:123456789012:function:tierctl-runner";
+        let log = "arn:aws:logs:eu-central-1:123456789012:log-group:/aws/lambda/tierctl-runner";
+        want.extend([
+            json!({"Sid": "RunnerLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": [log]}),
+            json!({"Sid": "RunnerLogStreams", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": [format!("{log}:*")]}),
+            json!({"Sid": "RunnerContinue", "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": [fn_arn]}),
+        ]);
+        assert_eq!(runner["Statement"], json!(want));
+        let sched = scheduler_role_policy(&t, &settings(Part::All));
+        assert_eq!(
+            actions_of(&sched),
+            BTreeSet::from(["lambda:InvokeFunction".to_string()])
+        );
+        assert_eq!(sched["Statement"][0]["Resource"], json!([fn_arn]));
+        let dlq = "arn:aws:sqs:eu-central-1:123456789012:tierctl-runner-dead-letters";
+        let with_dlq = Settings {
+            dead_letter: Some(dlq),
+            ..settings(Part::All)
+        };
+        let sched = scheduler_role_policy(&t, &with_dlq);
+        assert_eq!(sched["Statement"][1]["Action"], json!(["sqs:SendMessage"]));
+        assert_eq!(sched["Statement"][1]["Resource"], json!([dlq]));
+        let trust = trust_policy("scheduler.amazonaws.com", Some("123456789012"));
+        assert_eq!(
+            trust["Statement"][0]["Condition"],
+            json!({"StringEquals": {"aws:SourceAccount": "123456789012"}})
+        );
+        assert_eq!(
+            trust_policy("lambda.amazonaws.com", None)["Statement"][0]["Principal"],
+            json!({"Service": "lambda.amazonaws.com"})
+        );
+    }
+
+    #[test]
     fn parts_split_the_statements() {
         let w = bare("A", "us-west-2", "App", "shop");
         let t = tables(None);
@@ -1253,6 +1660,7 @@ mod tests {
     fn a_policy_with_every_feature_allows_exactly_the_catalogue() {
         let mut w = crate::spec::example_with_every_field();
         w.disabled = false;
+        w.tiers[0].members.push(crate::spec::MemberKind::Asg);
         for t in &mut w.tiers {
             if let Some(s) = t.start.as_mut() {
                 s.wait_healthy = true;
@@ -1264,7 +1672,8 @@ mod tests {
         s.create_topic = true;
         let p = policy(&[&w], &tables(Some("us-west-2")), &s);
         let allowed = actions_of(&p);
-        let listed: BTreeSet<String> = crate::aws::catalogue::actions(None)
+        // The runner's self-invocation is its execution role's (see catalogue::command_actions).
+        let listed: BTreeSet<String> = crate::aws::catalogue::command_actions()
             .into_iter()
             .map(str::to_string)
             .collect();
@@ -1275,5 +1684,44 @@ mod tests {
         assert!(text.contains("dynamodb:LeadingKeys"));
         assert!(text.contains("kms:GrantIsForAWSResource"));
         assert!(text.contains("\"ec2:Attribute\":\"InstanceType\""));
+        assert!(text.contains("autoscaling:ResourceTag/"), "{text}");
+        assert!(
+            text.contains("\"aws:TagKeys\":[\"tierctl:stopped-sizes\"]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn asg_statements_only_for_asg_tiers() {
+        let mut w = bare("Shop", "us-west-2", "App", "shop");
+        w.tiers[0].start = start();
+        let s = settings(Part::All);
+        let before = policy(&[&w], &tables(Some("us-west-2")), &s);
+        assert!(!before.to_string().contains("autoscaling"));
+        w.tiers[0].members = vec![crate::spec::MemberKind::Asg];
+        let after = policy(&[&w], &tables(Some("us-west-2")), &s);
+        let sids = sids(&after);
+        assert!(
+            sids.contains(&"AutoScalingDescribe".to_string()),
+            "{sids:?}"
+        );
+        let resize = statement(&after, "AutoScalingResizeUsWest2App");
+        assert_eq!(
+            resize["Condition"]["StringEquals"]["autoscaling:ResourceTag/App"],
+            json!(["shop"])
+        );
+        assert_eq!(
+            resize["Resource"],
+            json!([
+                "arn:aws:autoscaling:us-west-2:123456789012:autoScalingGroup:*:autoScalingGroupName/*"
+            ])
+        );
+        let tags = statement(&after, "AutoScalingSizesTagUsWest2App");
+        let actions = tags["Action"].as_array().unwrap();
+        assert!(actions.contains(&json!("autoscaling:DeleteTags")), "{tags}");
+        assert_eq!(
+            actions.contains(&json!("autoscaling:CreateOrUpdateTags")),
+            w.tiers[0].stop.is_some()
+        );
     }
 }

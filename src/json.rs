@@ -29,6 +29,12 @@ pub struct PlanOutput<'a> {
     /// the command exits 1 when there are any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused: Vec<crate::store::config::Refusal>,
+    /// The next scheduled stop and start of each selected workload with a
+    /// `schedule`, in its time zone and in UTC, and the first runs after its
+    /// zone's next daylight saving time change (absent when no selected
+    /// workload has a schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedules: Option<crate::schedule::ScheduleRuns>,
 }
 
 /// `tierctl run -o json`.
@@ -71,6 +77,35 @@ pub struct SyncOutput {
     /// Set when sync wrote (absent with `--check`).
     #[serde(flatten)]
     pub applied: Option<SyncApplied>,
+    /// The schedules in EventBridge Scheduler (absent when no spec has a
+    /// schedule and no runner is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedules: Option<crate::store::schedules::SchedulesJson>,
+    /// What sync wrote to EventBridge Scheduler (absent with `--check` or
+    /// when schedules are not managed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedules_applied: Option<SchedulesApplied>,
+}
+
+/// What `sync` wrote to EventBridge Scheduler.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SchedulesApplied {
+    /// Whether the schedule group `tierctl` was created.
+    pub created_group: bool,
+    /// Schedules created, updated or deleted, by name.
+    pub written: Vec<String>,
+    /// Schedules not written, by name.
+    pub failures: Vec<ScheduleFailure>,
+}
+
+/// A schedule `sync` could not write.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ScheduleFailure {
+    /// Schedule name.
+    pub schedule: String,
+    /// Why (the call and the schedule).
+    pub error: String,
 }
 
 /// What `sync` wrote.
@@ -150,13 +185,73 @@ pub struct PolicyStatement {
     /// `service:Action`s, never a wildcard.
     #[serde(rename = "Action")]
     pub action: Vec<String>,
-    /// ARNs.
-    #[serde(rename = "Resource")]
+    /// ARNs (absent in trust policies).
+    #[serde(rename = "Resource", default, skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<String>,
+    /// Who may assume the role (trust policies only): `{"Service": "..."}`.
+    #[serde(rename = "Principal", default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<serde_json::Map<String, serde_json::Value>>,
     /// Operator -> condition key -> value(s).
     #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
     pub condition:
         Option<std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// The Lambda runner's response, also logged as one JSON line: the
+/// `run -o json` document (without `plan`, `report` and `exitCode` when the
+/// event was not run) and what the runner did with the event.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerOutput<'a> {
+    /// [`VERSION`].
+    pub version: u32,
+    /// The plan executed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<&'a Plan>,
+    /// Every instance's outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<&'a RunReport>,
+    /// The exit code `tierctl run` would have given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<u8>,
+    /// The invocation.
+    pub runner: RunnerInfo,
+}
+
+/// What the runner did with one invocation's event.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerInfo {
+    /// Lambda's request id.
+    pub request_id: String,
+    /// The event as received.
+    pub event: crate::runner::event::RunnerEvent,
+    /// 0 for the first invocation of a run, then 1, 2... for its continuations.
+    pub invocation: u32,
+    /// Why the event was not run (`stale event: ...`, `duplicate event: ...`, `superseded: ...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// The event of the invocation that continues this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continued_as: Option<crate::runner::event::RunnerEvent>,
+    /// The handled event recorded in the lease table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<RunnerRecorded>,
+    /// Why the invocation failed after the run (it answers with an error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The runner's record of a handled scheduled event.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunnerRecorded {
+    /// The lease table item (`runner#<workload>`).
+    pub item: String,
+    /// `StopScheduledAt` or `StartScheduledAt`.
+    pub attribute: String,
+    /// The event's `scheduledTime`, seconds since the epoch.
+    pub scheduled_at: i64,
 }
 
 /// A generated schema: its file name under `schema/` and its text.
@@ -203,6 +298,11 @@ pub fn schemas() -> Vec<SchemaFile> {
             name: "cycle-output.schema.json",
             about: "`run cycle -o json`",
             text: text_of(schemars::schema_for!(CycleOutput<'static>)),
+        },
+        SchemaFile {
+            name: "runner-output.schema.json",
+            about: "the Lambda runner's response and JSON log line",
+            text: text_of(schemars::schema_for!(RunnerOutput<'static>)),
         },
         SchemaFile {
             name: "iam-policy-output.schema.json",

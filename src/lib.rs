@@ -33,26 +33,39 @@
 //!   ([`store::sync`]), how a diff is shown ([`store::show`]), and
 //!   [`store::config`], which reads the tables' workloads through the same
 //!   checks as files and refuses bad ones by table, `SpecName` and attribute.
+//!   [`store::schedules`]: the workloads' EventBridge Scheduler schedules
+//!   `sync` wants, and their pure diff against the group `tierctl`.
 //! - [`observe`]: what AWS says about the fleet, collected behind the
 //!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`];
 //!   [`observe::rds`] holds the RDS DB instances and Aurora clusters.
 //! - [`plan`](mod@plan): `plan(&Workload, &Observed, &Intent) -> Plan`: waves,
 //!   tiers, steps with their batches, resizes; [`plan::rds`] the steps of
 //!   DB instances and Aurora clusters. Pure and deterministic.
+//! - [`plan::asg`]: what a stop or start does to Auto Scaling groups
+//!   (record the sizes in the group's tag and scale in, or restore them),
+//!   which groups are held, and the instances a group owns.
 //! - [`execute`]: walks a [`plan::Plan`] through the [`execute::Effects`]
 //!   trait: batching as planned, pacing, waits, the fencing run lease
 //!   ([`execute::fence`], implemented by [`pipeline::lease`]), cancellation;
 //!   every instance gets an outcome.
 //! - [`aws`]: one file per service, implementing effects and observations
-//!   with the SDK; they call AWS and decide nothing.
+//!   with the SDK; they call AWS and decide nothing (`aws::scheduler`:
+//!   EventBridge Scheduler's schedule group and schedules).
 //! - [`guest`]: the override check: tierctl's SSM document (Linux shell and
 //!   PowerShell steps, the path's `allowedPattern`), and every decision on
 //!   what a guest answered (present / absent / unsure); `aws::ssm` only
 //!   sends and collects. `store::document` decides whether `sync` writes the
 //!   document; `aws::catalogue` lists every AWS call (the IAM policy's source).
 //! - [`iam`]: the least-privilege IAM policy the specs need.
-//! - [`runner`]: the Lambda runner EventBridge Scheduler invokes;
-//!   [`runner::event`] is its event, the input `sync` writes on schedules.
+//! - [`runner`]: the Lambda runner EventBridge Scheduler invokes (the
+//!   `tierctl` binary started as `bootstrap`): [`runner::event`] is its
+//!   event, the input `sync` writes on schedules; [`runner::admit`] drops
+//!   stale, duplicate and superseded events; [`runner::handle`] runs the
+//!   pipeline, stops before the deadline and continues in a new invocation.
+//! - [`schedule`]: EventBridge Scheduler's six-field cron, IANA time zones
+//!   (database compiled in) and when a schedule fires next, with AWS's
+//!   daylight saving time rules; what `validate` and `plan` say about
+//!   schedules. Pure: "now" is a parameter.
 //! - [`notify`]: the one SNS message per workload and run that needs a human.
 //! - [`report`]: plans and outcomes as text, markdown and step summaries;
 //!   [`mermaid`] draws a plan's waves for the pull request comment.
@@ -84,6 +97,7 @@ pub mod plan;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod schedule;
 pub mod spec;
 pub mod store;
 pub mod text;

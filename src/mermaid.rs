@@ -60,7 +60,9 @@ fn tier_label(t: &TierPlan, action: &str) -> String {
     if t.steps.iter().any(|s| {
         matches!(
             s,
-            Step::WaitHealthy { .. } | Step::DatabasesAvailable { .. }
+            Step::WaitHealthy { .. }
+                | Step::DatabasesAvailable { .. }
+                | Step::WaitGroupsHealthy { .. }
         )
     }) {
         marks.push("health gate");
@@ -80,10 +82,24 @@ fn tier_label(t: &TierPlan, action: &str) -> String {
     if held > 0 {
         let _ = write!(text, ", {held} held");
     }
+    asg_label(t, action, &mut text);
     if !marks.is_empty() {
         let _ = write!(text, " [{}]", marks.join(", "));
     }
     text
+}
+
+/// The tier's Auto Scaling groups in its label (nothing without groups).
+fn asg_label(t: &TierPlan, action: &str, text: &mut String) {
+    use crate::plan::asg::GroupDecision;
+    if t.groups.is_empty() {
+        return;
+    }
+    let n = |d: GroupDecision| t.groups.iter().filter(|g| g.decision == d).count();
+    let _ = write!(text, ", {} groups to {action}", n(GroupDecision::Scale));
+    if n(GroupDecision::Held) > 0 {
+        let _ = write!(text, ", {} groups held", n(GroupDecision::Held));
+    }
 }
 
 /// Text safe inside a quoted Mermaid label: letters, digits, space and

@@ -267,7 +267,7 @@ fn by_tier<'a>(tiers: &[&'a str], outcomes: &[&'a Outcome]) -> Vec<(&'a str, Vec
 }
 
 fn instance_line(o: &Outcome, names: &BTreeMap<String, String>) -> String {
-    let mut line = format!("    {}", crate::report::who(o));
+    let mut line = format!("    {}", crate::report::member_label(o));
     if let Some(n) = names.get(&o.instance).filter(|n| !n.is_empty()) {
         line.push_str(&format!(" ({})", one_line(n, 128)));
     }
@@ -407,6 +407,7 @@ mod tests {
             load_balancers: Vec::new(),
             database: None,
             at_ms: 0,
+            member: None,
         }
     }
 
@@ -789,5 +790,28 @@ mod tests {
         let line = n.message.lines().find(|l| l.contains("i-1")).unwrap();
         assert!(line.contains("line one line two"));
         assert!(line.chars().count() < MAX_DETAIL_CHARS + 40);
+    }
+
+    #[test]
+    fn a_group_that_failed_its_health_gate_is_named_as_a_group() {
+        let mut g = o(
+            "web",
+            "shop-web",
+            Status::Failed,
+            "not healthy within 3s: 0 of 2 instance(s) InService (2 Pending)",
+        );
+        g.member = Some(crate::spec::MemberKind::Asg);
+        let r = report(
+            "Shop",
+            vec![g, o("app", "i-1", Status::NotAttempted, "halted")],
+        );
+        let n = one(&r, &[]).expect("a failure needs a human");
+        assert!(
+            n.message.contains(
+                "group shop-web: not healthy within 3s: 0 of 2 instance(s) InService (2 Pending)"
+            ),
+            "{}",
+            n.message
+        );
     }
 }

@@ -37,6 +37,18 @@ pub fn summary_line(s: &Summary, action: &str) -> String {
             plural(s.skipped, "workload")
         ));
     }
+    if s.groups > 0 {
+        parts.push(format!(
+            "{} to {action}",
+            plural(s.groups, "Auto Scaling group")
+        ));
+    }
+    if s.groups_held > 0 {
+        parts.push(format!(
+            "{} held back",
+            plural(s.groups_held, "Auto Scaling group")
+        ));
+    }
     parts.join(", ")
 }
 
@@ -278,9 +290,13 @@ fn tier_text(
                 "health gate: wait until {} available (at most {timeout_seconds}s)",
                 database_list(databases)
             ),
+            Step::ScaleGroups { .. } | Step::WaitGroups { .. } | Step::WaitGroupsHealthy { .. } => {
+                asg_step_text(step, action)
+            }
         };
         out.push_str(&p.act(format!("      {line}\n")));
     }
+    asg_groups_text(out, t, p);
     for n in &t.unchanged {
         out.push_str(&p.dim(format!("      = {}\n", note_text(n))));
     }
@@ -322,19 +338,13 @@ fn tier_text(
         && t.held.is_empty()
         && t.unchanged_databases.is_empty()
         && t.held_databases.is_empty()
+        && t.groups.is_empty()
         && w.observed
     {
         out.push_str(&p.dim("      no instances\n".to_string()));
     }
 }
 
-/// An outcome's subject: the instance id, or `DB instance orders` / `DB cluster sales`.
-pub fn who(o: &Outcome) -> String {
-    match o.database {
-        Some(kind) => format!("{} {}", kind.words(), o.instance),
-        None => o.instance.clone(),
-    }
-}
 
 /// `DB instance orders, DB cluster sales (members sales-1, sales-2)`.
 fn database_list(databases: &[crate::plan::DatabaseTarget]) -> String {
@@ -343,6 +353,91 @@ fn database_list(databases: &[crate::plan::DatabaseTarget]) -> String {
         .map(crate::plan::DatabaseTarget::label)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// How an outcome names its member: the instance id, `group NAME`, or
+/// `DB instance orders` / `DB cluster sales`.
+pub fn member_label(o: &Outcome) -> String {
+    if let Some(kind) = o.database {
+        return format!("{} {}", kind.words(), o.instance);
+    }
+    match o.member {
+        Some(crate::spec::MemberKind::Asg) => format!("group {}", o.instance),
+        _ => o.instance.clone(),
+    }
+}
+
+/// An Auto Scaling group step, in words.
+fn asg_step_text(step: &Step, action: &str) -> String {
+    let names = |g: &std::collections::BTreeMap<String, i32>| {
+        g.iter()
+            .map(|(name, n)| format!("{name} ({n})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match step {
+        Step::ScaleGroups { groups } => {
+            let list: Vec<String> = groups
+                .iter()
+                .map(|c| format!("{} {} -> {}", c.group, c.from.tag_value(), c.to.tag_value()))
+                .collect();
+            let how = if action == "stop" {
+                "record sizes in tag tierctl:stopped-sizes, then scale in (instances are terminated)"
+            } else {
+                "restore recorded sizes (fresh instances launch), then delete tag tierctl:stopped-sizes"
+            };
+            format!(
+                "{action} {}: {how}: {}",
+                plural(groups.len(), "Auto Scaling group"),
+                list.join(", ")
+            )
+        }
+        Step::WaitGroups {
+            groups,
+            timeout_seconds,
+        } if action == "stop" => format!(
+            "wait until the groups have no instances left: {} (at most {timeout_seconds}s)",
+            groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        Step::WaitGroups {
+            groups,
+            timeout_seconds,
+        } => format!(
+            "wait until InService = desired: {} (at most {timeout_seconds}s)",
+            names(groups)
+        ),
+        Step::WaitGroupsHealthy {
+            groups,
+            timeout_seconds,
+        } => format!(
+            "health gate: InService = desired, instances healthy in the groups' target groups, InService in their classic load balancers and passing EC2 status checks: {} (at most {timeout_seconds}s)",
+            names(groups)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// The tier's Auto Scaling groups, each with what the plan does and why.
+fn asg_groups_text(out: &mut String, t: &TierPlan, p: &Paint) {
+    use crate::plan::asg::GroupDecision;
+    for g in &t.groups {
+        let owned = if g.instances.is_empty() {
+            String::new()
+        } else {
+            format!(" [owns {}]", g.instances.join(", "))
+        };
+        let line = format!(
+            "group {} ({}): {}{owned}",
+            g.group,
+            g.sizes.tag_value(),
+            g.reason
+        );
+        match g.decision {
+            GroupDecision::Scale => out.push_str(&format!("      ~ {line}\n")),
+            GroupDecision::Unchanged => out.push_str(&p.dim(format!("      = {line}\n"))),
+            GroupDecision::Held => out.push_str(&p.warn(format!("      ! {line} (held back)\n"))),
+        }
+    }
 }
 
 fn lb_list(by: &std::collections::BTreeMap<String, Vec<String>>) -> String {
@@ -459,7 +554,7 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                     Status::Bypassed | Status::HeldBack | Status::Failed | Status::NotAttempted => {
                         format!(
                             "    {} {}: {}\n",
-                            who(o),
+                            member_label(o),
                             o.status.words(),
                             crate::text::plain(o.detail.as_deref().unwrap_or_default())
                         )
@@ -477,6 +572,12 @@ pub fn run_text(report: &RunReport, color: bool) -> String {
                             parts.join("; ")
                         )
                     }
+                    _ if o.member.is_some() => format!(
+                        "    {} {}: {}\n",
+                        member_label(o),
+                        o.status.words(),
+                        crate::text::plain(o.detail.as_deref().unwrap_or_default())
+                    ),
                     _ => continue,
                 };
                 out.push_str(&if o.status == Status::Failed {
@@ -540,7 +641,7 @@ pub fn run_markdown(report: &RunReport) -> String {
                 "| {} | {} | {} | {} | {} |\n",
                 crate::text::code(&o.workload),
                 crate::text::code(&o.tier),
-                crate::text::code(&who(o)),
+                crate::text::code(&member_label(o)),
                 o.status.words(),
                 crate::text::cell(o.detail.as_deref().unwrap_or_default())
             ));
@@ -610,4 +711,113 @@ impl crate::execute::Progress for TierProgress {
             None => eprintln!("[{:>6.1}s] {msg}", self.started.elapsed().as_secs_f64()),
         }
     }
+}
+
+/// The "Schedules" section of `plan`'s text: each workload's next stop and
+/// start in its time zone and in UTC, and the first runs after its zone's
+/// next daylight saving time change. Empty without schedules.
+pub fn schedules_text(runs: Option<&crate::schedule::ScheduleRuns>, color: bool) -> String {
+    let Some(runs) = runs else {
+        return String::new();
+    };
+    let p = Paint(color);
+    let mut out = format!("\n{}", p.bold(format!("Schedules (from {})\n", runs.now)));
+    for w in &runs.workloads {
+        out.push_str(&format!(
+            "  {} ({})\n",
+            crate::text::plain(&w.workload),
+            w.timezone
+        ));
+        let width = w.actions.iter().map(|a| a.cron.len()).max().unwrap_or(0);
+        for a in &w.actions {
+            let profile = a
+                .profile
+                .as_deref()
+                .map(|p| format!(", profile {}", crate::text::plain(p)))
+                .unwrap_or_default();
+            let next = a
+                .next
+                .as_ref()
+                .map(|r| format!("next {}", r.text))
+                .unwrap_or_else(|| "never fires again".to_string());
+            out.push_str(&format!(
+                "    {:<5}  {:<width$}  {next}{profile}\n",
+                a.action.as_str(),
+                a.cron
+            ));
+        }
+        if let Some(change) = &w.change {
+            out.push_str(&format!(
+                "    time change {}; first runs after it:\n",
+                change.text
+            ));
+            for a in &w.actions {
+                let first = a
+                    .after_change
+                    .as_ref()
+                    .map(|r| r.text.clone())
+                    .unwrap_or_else(|| "none".to_string());
+                out.push_str(&format!("    {:<5}  {first}\n", a.action.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// The "Schedules" section of `plan`'s markdown (pull request comment).
+/// Empty without schedules.
+pub fn schedules_markdown(runs: Option<&crate::schedule::ScheduleRuns>) -> String {
+    use crate::text::{cell, code};
+    let Some(runs) = runs else {
+        return String::new();
+    };
+    let split = |r: &Option<crate::schedule::RunTime>| match r {
+        Some(r) => {
+            let (local, utc) = r.text.split_once(" = ").unwrap_or((&r.text, ""));
+            (local.to_string(), utc.to_string())
+        }
+        None => ("never fires again".to_string(), String::new()),
+    };
+    let mut out = format!(
+        "#### Schedules\n\nNext scheduled runs from {}; EventBridge Scheduler runs them in each workload's time zone.\n\n| workload | action | cron | time zone | next run (local) | next run (UTC) | first run after the time change |\n|---|---|---|---|---|---|---|\n",
+        runs.now
+    );
+    for w in &runs.workloads {
+        for a in &w.actions {
+            let (local, utc) = split(&a.next);
+            let after = match (&w.change, &a.after_change) {
+                (None, _) => "no change within 400 days".to_string(),
+                (Some(_), None) => "none".to_string(),
+                (Some(_), Some(r)) => r.text.clone(),
+            };
+            let action = match &a.profile {
+                Some(p) => format!("{} (profile {})", a.action.as_str(), code(p)),
+                None => a.action.as_str().to_string(),
+            };
+            out.push_str(&format!(
+                "| {} | {action} | {} | {} | {} | {} | {} |\n",
+                code(&w.workload),
+                code(&a.cron),
+                cell(&w.timezone),
+                cell(&local),
+                cell(&utc),
+                cell(&after)
+            ));
+        }
+    }
+    out.push('\n');
+    for w in &runs.workloads {
+        if let Some(change) = &w.change {
+            out.push_str(&format!(
+                "- {} ({}): time change {}\n",
+                code(&w.workload),
+                cell(&w.timezone),
+                cell(&change.text)
+            ));
+        }
+    }
+    if runs.workloads.iter().any(|w| w.change.is_some()) {
+        out.push('\n');
+    }
+    out
 }

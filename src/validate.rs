@@ -354,6 +354,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 fn semantic_rules(f: &mut Findings<'_>) {
     workload_rules(f);
+    schedule_rules(f);
     let tiers = f
         .doc
         .value
@@ -415,6 +416,7 @@ fn semantic_rules(f: &mut Findings<'_>) {
                 f.error(&format!("{over}/file"), msg);
             }
         }
+        asg_rules(f, &t);
         if let Some(Value::Object(profiles)) = f.doc.value.pointer(&format!("{t}/scaling")) {
             for (profile, ty) in profiles {
                 let p = format!(
@@ -443,6 +445,37 @@ fn semantic_rules(f: &mut Findings<'_>) {
         f.warning(
             "/tiers",
             "no tier has `stop.override`: instances are stopped without a way for their owners to keep them running".into(),
+        );
+    }
+}
+
+/// Rules for tiers holding Auto Scaling groups (`members` with `asg`):
+/// scaling profiles resize EC2 instances only, and the override file is
+/// checked on EC2 guests only (a group's override is its tag).
+fn asg_rules(f: &mut Findings<'_>, t: &str) {
+    let members: Vec<&str> = match f.doc.value.pointer(&format!("{t}/members")) {
+        Some(Value::Array(m)) => m.iter().filter_map(Value::as_str).collect(),
+        _ => return,
+    };
+    if !members.contains(&"asg") {
+        return;
+    }
+    let profiles = matches!(f.doc.value.pointer(&format!("{t}/scaling")), Some(Value::Object(p)) if !p.is_empty());
+    if profiles && !members.contains(&"ec2") {
+        f.error(
+            &format!("{t}/scaling"),
+            "scaling profiles resize EC2 instances only, and this tier holds no `ec2` members; a group's instance type is its launch template's".into(),
+        );
+    } else if profiles {
+        f.warning(
+            &format!("{t}/scaling"),
+            "scaling profiles resize this tier's EC2 instances only, not its Auto Scaling groups (a group's instance type is its launch template's)".into(),
+        );
+    }
+    if f.doc.value.pointer(&format!("{t}/stop/override")).is_some() {
+        f.warning(
+            &format!("{t}/stop/override"),
+            format!("the override file is checked on EC2 instances only; an Auto Scaling group's override is its tag {}=true", crate::plan::asg::KEEP_RUNNING_TAG),
         );
     }
 }
@@ -544,6 +577,108 @@ fn workload_rules(f: &mut Findings<'_>) {
             "/disabled",
             "the kill switch is on: runs do nothing for this workload".into(),
         );
+    }
+}
+
+/// `schedule`: the time zone, both cron expressions, the start's profile,
+/// and (when they all parse) what the next [`schedule::SIMULATED_DAYS`]
+/// days of runs look like: an expression that never fires again is an
+/// error; stop and start in one minute, or two stops or two starts in a row,
+/// are warnings.
+fn schedule_rules(f: &mut Findings<'_>) {
+    use crate::plan::Action;
+    use crate::schedule::{self, Cron, Finding};
+    if f.doc.value.pointer("/schedule").is_none() {
+        return;
+    }
+    let tz = match f.str_at("/schedule/timezone").map(schedule::timezone) {
+        Some(Ok(tz)) => Some(tz),
+        Some(Err(e)) => {
+            f.error("/schedule/timezone", e.to_string());
+            None
+        }
+        None => None,
+    };
+    let mut parsed = Vec::new();
+    for action in [Action::Stop, Action::Start] {
+        let ptr = format!("/schedule/{}/cron", action.as_str());
+        let Some(text) = f.str_at(&ptr) else {
+            continue;
+        };
+        match Cron::parse(text) {
+            Ok(c) => parsed.push((action, c)),
+            Err(e) => f.error(&ptr, e.to_string()),
+        }
+    }
+    if let Some(profile) = f.str_at("/schedule/start/profile") {
+        let mut known: Vec<&str> = f
+            .doc
+            .value
+            .pointer("/tiers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("scaling").and_then(Value::as_object))
+            .flat_map(|m| m.keys().map(String::as_str))
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        if !known.contains(&profile) {
+            let have = if known.is_empty() {
+                "no tier has `scaling` profiles".to_string()
+            } else {
+                format!(
+                    "the tiers' profiles are {}",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            f.error(
+                "/schedule/start/profile",
+                format!("`{profile}` is not a scaling profile of any tier; {have}"),
+            );
+        }
+    }
+    // An expression that does not parse is left out: the others still get
+    // their "never fires again" check; the order checks need both.
+    let Some(tz) = tz.filter(|_| !parsed.is_empty()) else {
+        return;
+    };
+    let now = match schedule::now() {
+        Ok(now) => now,
+        Err(e) => {
+            f.error("/schedule", e.to_string());
+            return;
+        }
+    };
+    let mut compiled = schedule::Compiled {
+        timezone_name: f
+            .str_at("/schedule/timezone")
+            .unwrap_or_default()
+            .to_string(),
+        tz,
+        stop: None,
+        start: None,
+        profile: None,
+    };
+    for (action, c) in parsed {
+        match action {
+            Action::Stop => compiled.stop = Some(c),
+            Action::Start => compiled.start = Some(c),
+        }
+    }
+    for finding in schedule::check(&compiled, now) {
+        let message = finding.message();
+        match (&finding, finding.action()) {
+            (Finding::NeverFires { .. }, Some(a)) => {
+                f.error(&format!("/schedule/{}/cron", a.as_str()), message);
+            }
+            (_, Some(a)) => f.warning(&format!("/schedule/{}", a.as_str()), message),
+            (_, None) => f.warning("/schedule", message),
+        }
     }
 }
 
@@ -1062,6 +1197,35 @@ tiers:
     }
 
     #[test]
+    fn asg_tiers_and_scaling_profiles() {
+        let asg_only = GOOD.replacen(
+            "    start: { sequence: 1 }\n",
+            "    start: { sequence: 1 }\n    members: [asg]\n    scaling: { big: t3.large }\n",
+            1,
+        );
+        let e = errors(&asg_only);
+        assert!(
+            e.iter()
+                .any(|m| m
+                    .contains("resize EC2 instances only, and this tier holds no `ec2` members")),
+            "{e:?}"
+        );
+        let mixed = asg_only.replace("members: [asg]", "members: [ec2, asg]");
+        let c = check(&mixed);
+        assert_eq!(c.errors(), 0, "{:?}", c.diagnostics);
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.message.contains("not its Auto Scaling groups"))
+        );
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.message.contains("tierctl:keep-running=true"))
+        );
+    }
+
+    #[test]
     fn three_mistakes_three_errors() {
         let text = GOOD
             .replace(
@@ -1167,5 +1331,117 @@ tiers:
                 .any(|m| m.contains("tiers[0].stop.sequence") && m.contains("integer")),
             "{e:?}"
         );
+    }
+
+    fn with_schedule(schedule: &str) -> String {
+        format!(
+            "{}  - name: Db\n    stop: {{ sequence: 1 }}\n    start: {{ sequence: 0 }}\n    scaling: {{ performant: m5.large }}\nschedule:\n{schedule}",
+            GOOD.trim_start()
+        )
+    }
+
+    fn all(text: &str) -> Vec<String> {
+        check(text)
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.path.starts_with("schedule"))
+            .map(|d| {
+                format!(
+                    "{:?} {}:{} {}: {}",
+                    d.severity, d.line, d.column, d.path, d.message
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_good_schedule_is_valid() {
+        let c = check(&with_schedule(
+            "  timezone: Europe/Berlin\n  stop: { cron: \"0 19 ? * MON-FRI *\" }\n  start: { cron: \"0 7 ? * MON-FRI *\", profile: performant }\n",
+        ));
+        assert_eq!(c.errors(), 0, "{:?}", c.diagnostics);
+        assert!(
+            all(&with_schedule(
+                "  timezone: UTC\n  stop: { cron: \"0 19 * * ? *\" }\n"
+            ))
+            .is_empty()
+        );
+        let (_, w) = &c.workloads[0];
+        assert_eq!(w.schedule.as_ref().unwrap().timezone, "Europe/Berlin");
+    }
+
+    #[test]
+    fn schedule_errors_name_the_field_and_position() {
+        let text = with_schedule(
+            "  timezone: Europe/Berlinn\n  stop: { cron: \"cron(0 19 ? * MON-FRI *)\" }\n  start: { cron: \"0 7 * * MON-FRI *\", profile: fast }\n",
+        );
+        let got = all(&text);
+        assert_eq!(
+            got,
+            [
+                "Error 16:13 schedule.timezone: `Europe/Berlinn` is not an IANA time zone name (e.g. `Europe/Berlin`, `America/New_York`, `UTC`)",
+                "Error 17:17 schedule.stop.cron: write the six fields without `cron(...)`: `0 19 ? * MON-FRI *` (tierctl adds `cron(...)` when it writes the schedule to AWS)",
+                "Error 18:18 schedule.start.cron: day-of-month `*` and day-of-week `MON-FRI`: exactly one of them must be `?` (AWS does not combine them), e.g. `0 19 ? * MON-FRI *` or `0 19 1 * ? *`",
+                "Error 18:48 schedule.start.profile: `fast` is not a scaling profile of any tier; the tiers' profiles are `performant`",
+            ],
+            "{text}"
+        );
+        let rate = all(&with_schedule(
+            "  timezone: UTC\n  stop: { cron: \"rate(12 hours)\" }\n",
+        ));
+        assert!(
+            rate[0].contains("schedule.stop.cron: `rate(...)` expressions are not supported"),
+            "{rate:?}"
+        );
+        let field = all(&with_schedule(
+            "  timezone: UTC\n  stop: { cron: \"0 25 ? * MON *\" }\n",
+        ));
+        assert!(
+            field[0].ends_with("schedule.stop.cron: hours (2nd field) `25`: 25 is outside 0-23"),
+            "{field:?}"
+        );
+    }
+
+    #[test]
+    fn schedule_that_never_fires_again_is_an_error() {
+        let got = all(&with_schedule(
+            "  timezone: UTC\n  stop: { cron: \"0 19 * * ? 2020\" }\n  start: { cron: \"0 7 * * ? *\" }\n",
+        ));
+        assert_eq!(
+            got,
+            [
+                "Error 17:17 schedule.stop.cron: the stop expression never fires again (its last run is in the past, or no date matches it)"
+            ]
+        );
+    }
+
+    #[test]
+    fn schedule_warnings_out_of_order_and_same_minute() {
+        let got = all(&with_schedule(
+            "  timezone: Europe/Berlin\n  stop: { cron: \"0 19 * * ? *\" }\n  start: { cron: \"0 7 ? * MON-FRI *\" }\n",
+        ));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].starts_with(
+                "Warning 17:3 schedule.stop: two stops in a row without a start between: "
+            ),
+            "{got:?}"
+        );
+        let got = all(&with_schedule(
+            "  timezone: UTC\n  stop: { cron: \"0 7 ? * MON-FRI *\" }\n  start: { cron: \"0 7 ? * MON-FRI *\" }\n",
+        ));
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].starts_with(
+                "Warning 15:1 schedule: stop and start fire in the same minute, first on "
+            ),
+            "{got:?}"
+        );
+        // --strict makes them errors.
+        let mut c = check(&with_schedule(
+            "  timezone: UTC\n  stop: { cron: \"0 7 ? * MON-FRI *\" }\n  start: { cron: \"0 7 ? * MON-FRI *\" }\n",
+        ));
+        c.strict();
+        assert!(c.errors() > 0 && c.workloads.is_empty());
     }
 }

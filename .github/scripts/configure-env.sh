@@ -8,6 +8,9 @@
 #   IN_WORKLOAD_TABLE   -> TIERCTL_WORKLOAD_TABLE
 #   IN_TIER_TABLE       -> TIERCTL_TIER_TABLE
 #   IN_SPECS            -> TIERCTL_SPECS
+#   IN_RUNNER_ARN       -> TIERCTL_RUNNER_ARN          (sync: the schedules' runner)
+#   IN_SCHEDULER_ROLE_ARN -> TIERCTL_SCHEDULER_ROLE_ARN (sync: Scheduler's role)
+#   IN_DEAD_LETTER_ARN  -> TIERCTL_DEAD_LETTER_ARN     (sync: the schedules' DLQ)
 #   GITHUB_ENV          file to append to (required)
 set -euo pipefail
 
@@ -28,3 +31,6 @@ export_if_set TIERCTL_DYNAMODB_REGION "${IN_DYNAMODB_REGION:-}"
 export_if_set TIERCTL_WORKLOAD_TABLE "${IN_WORKLOAD_TABLE:-}"
 export_if_set TIERCTL_TIER_TABLE "${IN_TIER_TABLE:-}"
 export_if_set TIERCTL_SPECS "${IN_SPECS:-}"
+export_if_set TIERCTL_RUNNER_ARN "${IN_RUNNER_ARN:-}"
+export_if_set TIERCTL_SCHEDULER_ROLE_ARN "${IN_SCHEDULER_ROLE_ARN:-}"
+export_if_set TIERCTL_DEAD_LETTER_ARN "${IN_DEAD_LETTER_ARN:-}"

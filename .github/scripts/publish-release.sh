@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Attach the packaged archives and their .sha256 files to the GitHub release
+# Attach the packaged archives, the Lambda runner zips and their .sha256 files to the GitHub release
 # of TAG with the gh CLI: creates the release (notes generated from the
 # commits) or, when it exists already (a re-run), replaces the assets.
 #
@@ -12,7 +12,7 @@ dir=${2:?dir missing}
 : "${GITHUB_REPOSITORY:?GITHUB_REPOSITORY is not set}"
 
 shopt -s nullglob
-assets=("$dir"/tierctl-*.tar.gz "$dir"/tierctl-*.tar.gz.sha256)
+assets=("$dir"/tierctl-*.tar.gz "$dir"/tierctl-*.tar.gz.sha256 "$dir"/tierctl-lambda-*.zip "$dir"/tierctl-lambda-*.zip.sha256)
 shopt -u nullglob
 archives=0
 for a in "${assets[@]}"; do

@@ -27,10 +27,18 @@ pub enum Resource {
     Bucket,
     /// KMS keys of encrypted volumes (a grant EC2 creates on tierctl's behalf).
     Key,
+    /// EventBridge Scheduler's schedule group `tierctl`.
+    ScheduleGroup,
+    /// The schedules in the group `tierctl`.
+    Schedule,
     /// No resource-level permissions: `*`, limited to the regions.
     Unscoped,
     /// RDS DB instances and Aurora DB clusters (by workload tag for state changes).
     Database,
+    /// The Lambda runner function itself (it invokes itself to continue a run).
+    RunnerFunction,
+    /// Auto Scaling groups with the workload tag.
+    AutoScalingGroup,
 }
 
 impl Resource {
@@ -45,10 +53,14 @@ impl Resource {
             Resource::Topic => "the specs' topics",
             Resource::Bucket => "the specs' output buckets",
             Resource::Key => "KMS keys (`*` in the workloads' regions)",
+            Resource::ScheduleGroup => "schedule group `tierctl`",
+            Resource::Schedule => "schedules in group `tierctl`",
             Resource::Unscoped => "`*` (workloads' regions)",
             Resource::Database => {
                 "DB instances and clusters (state changes: with the workload tag)"
             }
+            Resource::RunnerFunction => "the runner function itself",
+            Resource::AutoScalingGroup => "Auto Scaling groups with the workload tag",
         }
     }
 }
@@ -99,6 +111,8 @@ use Resource as R;
 const LEADING_KEYS: &[&str] = &["dynamodb:LeadingKeys"];
 const REGION: &[&str] = &["aws:RequestedRegion"];
 const TAG: &[&str] = &["aws:ResourceTag/${TagKey}"];
+const ASG_TAG: &[&str] = &["autoscaling:ResourceTag/${TagKey}"];
+const ASG_TAG_KEYS: &[&str] = &["autoscaling:ResourceTag/${TagKey}", "aws:TagKeys"];
 
 /// Every call, grouped by module.
 pub const CALLS: &[Call] = &[
@@ -383,6 +397,52 @@ pub const CALLS: &[Call] = &[
         TAG,
         "run start (rds tiers)",
     ),
+    call(
+        "elb",
+        "DescribeInstanceHealth",
+        "describe_instance_health",
+        &["elasticloadbalancing:DescribeInstanceHealth"],
+        R::Unscoped,
+        REGION,
+        "run start (waitHealthy of asg tiers behind classic load balancers)",
+    ),
+    // EC2 Auto Scaling (tiers holding `asg`).
+    call(
+        "autoscaling",
+        "DescribeAutoScalingGroups",
+        "describe_auto_scaling_groups",
+        &["autoscaling:DescribeAutoScalingGroups"],
+        R::Unscoped,
+        REGION,
+        "plan, run (asg tiers)",
+    ),
+    call(
+        "autoscaling",
+        "UpdateAutoScalingGroup",
+        "update_auto_scaling_group",
+        &["autoscaling:UpdateAutoScalingGroup"],
+        R::AutoScalingGroup,
+        ASG_TAG,
+        "run (asg tiers)",
+    ),
+    call(
+        "autoscaling",
+        "CreateOrUpdateTags",
+        "create_or_update_tags",
+        &["autoscaling:CreateOrUpdateTags"],
+        R::AutoScalingGroup,
+        ASG_TAG_KEYS,
+        "run stop (asg tiers: the recorded sizes)",
+    ),
+    call(
+        "autoscaling",
+        "DeleteTags",
+        "delete_tags",
+        &["autoscaling:DeleteTags"],
+        R::AutoScalingGroup,
+        ASG_TAG_KEYS,
+        "run start (asg tiers: the recorded sizes)",
+    ),
     // S3.
     call(
         "s3",
@@ -504,6 +564,80 @@ pub const CALLS: &[Call] = &[
         &[],
         "sync",
     ),
+    // Lambda: the runner continues a run in a new invocation of itself.
+    call(
+        "lambda",
+        "Invoke",
+        "invoke",
+        &["lambda:InvokeFunction"],
+        R::RunnerFunction,
+        &[],
+        "the Lambda runner (continuation)",
+    ),
+    // EventBridge Scheduler: the workloads' schedules (only with a `schedule` in some spec).
+    call(
+        "scheduler",
+        "GetScheduleGroup",
+        "get_schedule_group",
+        &["scheduler:GetScheduleGroup"],
+        R::ScheduleGroup,
+        &[],
+        "sync, sync --check (schedules)",
+    ),
+    call(
+        "scheduler",
+        "CreateScheduleGroup",
+        "create_schedule_group",
+        &["scheduler:CreateScheduleGroup", "scheduler:TagResource"],
+        R::ScheduleGroup,
+        &[],
+        "sync (schedules)",
+    ),
+    call(
+        "scheduler",
+        "ListSchedules",
+        "list_schedules",
+        &["scheduler:ListSchedules"],
+        R::Unscoped,
+        REGION,
+        "sync, sync --check (schedules)",
+    ),
+    call(
+        "scheduler",
+        "GetSchedule",
+        "get_schedule",
+        &["scheduler:GetSchedule"],
+        R::Schedule,
+        &[],
+        "sync, sync --check (schedules)",
+    ),
+    call(
+        "scheduler",
+        "CreateSchedule",
+        "create_schedule",
+        &["scheduler:CreateSchedule", "iam:PassRole"],
+        R::Schedule,
+        &[],
+        "sync (schedules)",
+    ),
+    call(
+        "scheduler",
+        "UpdateSchedule",
+        "update_schedule",
+        &["scheduler:UpdateSchedule", "iam:PassRole"],
+        R::Schedule,
+        &[],
+        "sync (schedules)",
+    ),
+    call(
+        "scheduler",
+        "DeleteSchedule",
+        "delete_schedule",
+        &["scheduler:DeleteSchedule"],
+        R::Schedule,
+        &[],
+        "sync (schedules)",
+    ),
 ];
 
 /// The IAM actions of the calls on `resource` (all calls when `None`), sorted.
@@ -511,6 +645,17 @@ pub fn actions(resource: Option<Resource>) -> BTreeSet<&'static str> {
     CALLS
         .iter()
         .filter(|c| resource.is_none_or(|r| c.resource == r))
+        .flat_map(|c| c.actions.iter().copied())
+        .collect()
+}
+
+/// The IAM actions of the commands' calls: every call but the Lambda
+/// runner's own (on [`Resource::RunnerFunction`], which only the runner's
+/// execution role needs), sorted.
+pub fn command_actions() -> BTreeSet<&'static str> {
+    CALLS
+        .iter()
+        .filter(|c| c.resource != Resource::RunnerFunction)
         .flat_map(|c| c.actions.iter().copied())
         .collect()
 }

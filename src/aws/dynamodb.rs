@@ -534,6 +534,62 @@ impl Dynamo {
     }
 }
 
+impl Dynamo {
+    /// The number attributes of item `id` (keyed by `LockId`), empty when
+    /// there is no such item.
+    pub async fn get_numbers(
+        &self,
+        table: &str,
+        id: &str,
+    ) -> Result<std::collections::BTreeMap<String, i64>, AwsError> {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("LockId", V::S(id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("dynamodb:GetItem", e))?;
+        Ok(out
+            .item()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse().ok()?)))
+            .collect())
+    }
+
+    /// Sets number attribute `name` of item `id` (created when missing) to
+    /// `value`, unless it already holds `value` or more. `Ok(false)` then.
+    pub async fn raise_number(
+        &self,
+        table: &str,
+        id: &str,
+        name: &str,
+        value: i64,
+    ) -> Result<bool, AwsError> {
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        let res = self
+            .client
+            .update_item()
+            .table_name(table)
+            .key("LockId", V::S(id.into()))
+            .update_expression("SET #a = :v")
+            .condition_expression("attribute_not_exists(#a) OR #a < :v")
+            .expression_attribute_names("#a", name)
+            .expression_attribute_values(":v", V::N(value.to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                condition_failed(AwsError::from_sdk("dynamodb:UpdateItem", e)).map(|()| false)
+            }
+        }
+    }
+}
+
 /// `Ok(())` when a conditional write failed on its condition (someone
 /// else's data: an answer, not an error); the error otherwise.
 fn condition_failed(err: AwsError) -> Result<(), AwsError> {

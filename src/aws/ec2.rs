@@ -96,6 +96,7 @@ impl Ec2 {
                         }),
                         classic_load_balancers: Vec::new(),
                         target_groups: Vec::new(),
+                        group: tag("aws:autoscaling:groupName"),
                     });
                 }
             }

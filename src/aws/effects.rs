@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use aws_config::SdkConfig;
 
 use super::AwsError;
+use super::autoscaling::AutoScaling;
 use super::ec2::Ec2;
 use super::elb::Elb;
 use super::rds::Rds;
@@ -22,6 +23,7 @@ pub struct AwsEffects {
     ssm: Mutex<BTreeMap<String, Ssm>>,
     elb: Mutex<BTreeMap<String, Elb>>,
     rds: Mutex<BTreeMap<String, Rds>>,
+    autoscaling: Mutex<BTreeMap<String, AutoScaling>>,
 }
 
 impl AwsEffects {
@@ -33,6 +35,7 @@ impl AwsEffects {
             ssm: Mutex::new(BTreeMap::new()),
             elb: Mutex::new(BTreeMap::new()),
             rds: Mutex::new(BTreeMap::new()),
+            autoscaling: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -54,6 +57,13 @@ impl AwsEffects {
         let mut map = self.rds.lock().expect("client cache lock");
         map.entry(region.to_string())
             .or_insert_with(|| Rds::new(&self.config, region))
+            .clone()
+    }
+
+    fn autoscaling(&self, region: &str) -> AutoScaling {
+        let mut map = self.autoscaling.lock().expect("client cache lock");
+        map.entry(region.to_string())
+            .or_insert_with(|| AutoScaling::new(&self.config, region))
             .clone()
     }
 
@@ -206,6 +216,61 @@ impl Effects for AwsEffects {
     ) -> Result<BTreeMap<String, String>, AwsError> {
         self.rds(region).statuses(kind, ids).await
     }
+
+    async fn set_group_tag(
+        &self,
+        region: &str,
+        group: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), AwsError> {
+        self.autoscaling(region).set_tag(group, key, value).await
+    }
+
+    async fn delete_group_tag(&self, region: &str, group: &str, key: &str) -> Result<(), AwsError> {
+        self.autoscaling(region).delete_tag(group, key).await
+    }
+
+    async fn set_group_sizes(
+        &self,
+        region: &str,
+        group: &str,
+        sizes: crate::plan::asg::Sizes,
+    ) -> Result<(), AwsError> {
+        self.autoscaling(region)
+            .set_sizes(group, sizes.min, sizes.max, sizes.desired)
+            .await
+    }
+
+    async fn groups_now(
+        &self,
+        region: &str,
+        names: &[String],
+    ) -> Result<BTreeMap<String, crate::execute::GroupNow>, AwsError> {
+        self.autoscaling(region).groups_now(names).await
+    }
+
+    async fn classic_unhealthy(
+        &self,
+        region: &str,
+        lb: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let health = self.elb(region).classic_health(lb, ids).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| match health.get(id) {
+                Some((state, _)) if state == "InService" => None,
+                Some((state, reason)) if reason.is_empty() || reason == "N/A" => {
+                    Some((id.clone(), format!("{state} in classic {lb}")))
+                }
+                Some((state, reason)) => {
+                    Some((id.clone(), format!("{state} in classic {lb} ({reason})")))
+                }
+                None => Some((id.clone(), format!("not registered with classic {lb}"))),
+            })
+            .collect())
+    }
 }
 
 impl crate::observe::Observer for AwsEffects {
@@ -249,5 +314,13 @@ impl crate::observe::Observer for AwsEffects {
         selector: &crate::spec::Selector,
     ) -> Result<crate::observe::ObservedDatabases, AwsError> {
         self.rds(region).workload_databases(selector).await
+    }
+
+    async fn groups(
+        &self,
+        region: &str,
+        selector: &crate::spec::Selector,
+    ) -> Result<Vec<crate::observe::Group>, AwsError> {
+        self.autoscaling(region).workload_groups(selector).await
     }
 }

@@ -134,6 +134,36 @@ impl Elb {
         Ok(health)
     }
 
+    /// Classic load balancer health of these instances (`DescribeInstanceHealth`):
+    /// id -> (state, reason code). `InService` is healthy.
+    pub async fn classic_health(
+        &self,
+        load_balancer: &str,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, (String, String)>, AwsError> {
+        let out = self
+            .classic
+            .describe_instance_health()
+            .load_balancer_name(load_balancer)
+            .set_instances(Some(instances(ids)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("elasticloadbalancing:DescribeInstanceHealth", e))?;
+        Ok(out
+            .instance_states()
+            .iter()
+            .filter_map(|s| {
+                Some((
+                    s.instance_id()?.to_string(),
+                    (
+                        s.state().unwrap_or_default().to_string(),
+                        s.reason_code().unwrap_or_default().to_string(),
+                    ),
+                ))
+            })
+            .collect())
+    }
+
     /// `DeregisterInstancesFromLoadBalancer` for these instances.
     pub async fn deregister(&self, load_balancer: &str, ids: &[String]) -> Result<(), AwsError> {
         self.classic

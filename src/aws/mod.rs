@@ -6,13 +6,16 @@
 //! shares one retry policy ([`retry_policy`]) and carries the
 //! [`throttle::ThrottleObserver`], which tells the pacer of throttled attempts.
 
+pub mod autoscaling;
 pub mod catalogue;
 pub mod dynamodb;
 pub mod ec2;
 pub mod effects;
 pub mod elb;
 pub mod rds;
+pub mod lambda;
 pub mod s3;
+pub mod scheduler;
 pub mod sns;
 pub mod ssm;
 pub mod throttle;

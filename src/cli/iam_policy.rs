@@ -68,8 +68,32 @@ permissions (e.g. the managed policy AmazonSSMManagedInstanceCore) and, with ssm
 s3:PutObject on that bucket (plus kms:GenerateDataKey when a KMS key encrypts it): the agent writes \
 the command output there; tierctl never reads it.
 
+- Scheduler*: only when a spec has a schedule: scheduler:GetScheduleGroup (plan, sync) and \
+CreateScheduleGroup, TagResource (sync) on the schedule group tierctl; scheduler:ListSchedules on \
+\"*\" (plan, sync); GetSchedule (plan, sync) and CreateSchedule, UpdateSchedule, DeleteSchedule \
+(sync) on the schedules in group tierctl; iam:PassRole on the scheduler role, only to \
+scheduler.amazonaws.com (sync).
+
+--role runner prints the Lambda runner's execution role policy (the run statements, \
+logs:CreateLogGroup, CreateLogStream, PutLogEvents on its log group, lambda:InvokeFunction on \
+itself to continue a run); --role scheduler the scheduler role's (lambda:InvokeFunction on the \
+runner only, and sqs:SendMessage on --dead-letter-arn); with --trust, their trust policies (lambda.amazonaws.com; scheduler.amazonaws.com \
+with aws:SourceAccount).
+
 IAM allows 6,144 characters (whitespace excluded) in a managed policy: with many workloads, print \
 the parts (--for sync, --for run) and attach them as separate policies.";
+
+/// Which role a policy is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// The role that runs tierctl (CI: plan, sync, run).
+    Tierctl,
+    /// The Lambda runner's execution role: what `run --from dynamodb` needs, its logs, and
+    /// invoking itself to continue a run.
+    Runner,
+    /// The role EventBridge Scheduler assumes: only lambda:InvokeFunction on the runner.
+    Scheduler,
+}
 
 /// Arguments of `iam-policy`.
 #[derive(Debug, clap::Args)]
@@ -106,6 +130,22 @@ pub struct Args {
         value_name = "TABLE"
     )]
     lock_table: String,
+    /// Which role's policy to print.
+    #[arg(long, value_enum, default_value = "tierctl", value_name = "ROLE")]
+    role: Role,
+    /// Print the role's trust policy instead (--role runner: lambda.amazonaws.com; --role
+    /// scheduler: scheduler.amazonaws.com for --account only).
+    #[arg(long)]
+    trust: bool,
+    /// The runner function's ARN [default: function tierctl-runner in the tables' region].
+    #[arg(long, env = "TIERCTL_RUNNER_ARN", value_name = "ARN")]
+    runner_arn: Option<String>,
+    /// The scheduler role's ARN, passed by sync [default: role tierctl-scheduler].
+    #[arg(long, env = "TIERCTL_SCHEDULER_ROLE_ARN", value_name = "ARN")]
+    scheduler_role_arn: Option<String>,
+    /// The schedules' dead-letter queue (--role scheduler: sqs:SendMessage on it).
+    #[arg(long, env = "TIERCTL_DEAD_LETTER_ARN", value_name = "ARN")]
+    dead_letter_arn: Option<String>,
 }
 
 pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -173,9 +213,34 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             For::Run => Part::Run,
             For::All => Part::All,
         },
+        scheduler_role: args
+            .scheduler_role_arn
+            .as_deref()
+            .filter(|a| !a.trim().is_empty()),
+        runner: args.runner_arn.as_deref().filter(|a| !a.trim().is_empty()),
+        dead_letter: args
+            .dead_letter_arn
+            .as_deref()
+            .filter(|a| !a.trim().is_empty()),
     };
-    let policy: crate::json::IamPolicyOutput =
-        serde_json::from_value(iam::policy(&selected, &global.tables, &settings))?;
+    let document = match (args.role, args.trust) {
+        (Role::Tierctl, true) => {
+            bail!(
+                "--trust is for --role runner or --role scheduler: tierctl's role is assumed by whatever runs it (CI)"
+            )
+        }
+        (Role::Tierctl, false) => iam::policy(&selected, &global.tables, &settings),
+        (Role::Runner, false) => iam::runner_policy(&selected, &global.tables, &settings),
+        (Role::Scheduler, false) => iam::scheduler_role_policy(&global.tables, &settings),
+        (Role::Runner, true) => iam::trust_policy("lambda.amazonaws.com", None),
+        (Role::Scheduler, true) => {
+            let Some(account) = args.account.as_deref() else {
+                bail!("--role scheduler --trust needs --account (the aws:SourceAccount condition)");
+            };
+            iam::trust_policy("scheduler.amazonaws.com", Some(account))
+        }
+    };
+    let policy: crate::json::IamPolicyOutput = serde_json::from_value(document)?;
     let compact: usize = serde_json::to_string(&policy)?
         .chars()
         .filter(|c| !c.is_whitespace())

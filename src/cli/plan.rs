@@ -69,6 +69,8 @@ impl Selection {
 that `sync --check` would show, then the ordered waves, tiers and steps of the run. Changes nothing.\n\n\
 `--out FILE` saves the plan with what it was made from (spec digests, the observed state); \
 `tierctl run --plan FILE` executes exactly those steps, and refuses when the specs or the fleet changed since.\n\n\
+Workloads with a `schedule` also get their next scheduled stop and start, in the workload's time zone \
+and in UTC, and the first runs after the zone's next daylight saving time change.\n\n\
 Exit codes: 0 ok (with --detailed-exitcode: nothing to do), 1 error, 2 actions or config changes (with --detailed-exitcode)."
 )]
 pub struct Args {
@@ -112,7 +114,11 @@ pub fn step_summary(markdown: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn markdown(p: &Planned, offline: bool) -> String {
+fn markdown(
+    p: &Planned,
+    offline: bool,
+    schedules: Option<&crate::schedule::ScheduleRuns>,
+) -> String {
     let mut md = String::new();
     if let Some((c, ctx)) = &p.config_diff {
         md.push_str(&show::markdown(c, ctx));
@@ -135,6 +141,7 @@ fn markdown(p: &Planned, offline: bool) -> String {
         md.push('\n');
     }
     md.push_str(&crate::report::plan_markdown(&p.plan, &p.specs()));
+    md.push_str(&crate::report::schedules_markdown(schedules));
     md
 }
 
@@ -180,6 +187,11 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             );
         }
         let specs = planned.specs();
+        let schedules = if specs.iter().any(|w| w.schedule.is_some()) {
+            crate::schedule::schedule_runs(&specs, crate::schedule::now()?)
+        } else {
+            None
+        };
         let refused = planned.config.refused_in(&sel.workloads());
         for r in &refused {
             eprintln!(
@@ -198,12 +210,13 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                     plan: &planned.plan,
                     summary: planned.plan.summary(),
                     refused: refused.clone(),
+                    schedules: schedules.clone(),
                 };
                 let mut s = serde_json::to_string_pretty(&doc)?;
                 s.push('\n');
                 s
             }
-            Format::Markdown => markdown(&planned, args.offline),
+            Format::Markdown => markdown(&planned, args.offline, schedules.as_ref()),
             _ => {
                 let mut s = String::new();
                 if let Some((c, ctx)) = &planned.config_diff {
@@ -215,11 +228,15 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                     &specs,
                     global.color,
                 ));
+                s.push_str(&crate::report::schedules_text(
+                    schedules.as_ref(),
+                    global.color,
+                ));
                 s
             }
         };
         std::io::stdout().write_all(text.as_bytes())?;
-        step_summary(&markdown(&planned, args.offline))?;
+        step_summary(&markdown(&planned, args.offline, schedules.as_ref()))?;
         Ok(if !refused.is_empty() {
             Exit::Error
         } else if args.detailed_exitcode && (planned.plan.has_actions() || planned.drift()) {

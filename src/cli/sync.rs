@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use anyhow::bail;
 
 use crate::exit::Exit;
-use crate::json::{SyncApplied, SyncFailure, SyncOutput};
+use crate::json::{ScheduleFailure, SchedulesApplied, SyncApplied, SyncFailure, SyncOutput};
 use crate::output::Format;
 use crate::pipeline::document;
 use crate::pipeline::sync as pipeline_sync;
+use crate::store::schedules::{self, Targets};
 use crate::store::{show, sync};
 
 use super::Global;
@@ -23,6 +24,11 @@ conditional on its items being exactly what was read (a concurrent hand edit fai
 the others are still written).\n\n\
 Items are marked ManagedBy = tierctl:<repository> (--repo-id, TIERCTL_REPO_ID, or the git remote origin); \
 sync never writes or prunes another repository's workloads.\n\n\
+Workloads with a `schedule` get one EventBridge Scheduler schedule per action in the group tierctl \
+(created when missing), invoking the runner (--runner-arn) through Scheduler's role \
+(--scheduler-role-arn); a spec with a schedule and neither is refused before anything is written. \
+A schedule a spec no longer asks for is deleted; --prune also deletes this repository's schedules \
+of workloads in no spec. Scheduler is not called when no spec has a schedule and no runner is set.\n\n\
 Exit codes: 0 in sync (or applied), 1 error (some workloads not written), 2 drift found (with --check)."
 )]
 pub struct Args {
@@ -60,6 +66,15 @@ pub struct Args {
         value_parser = clap::value_parser!(i64).range(1..=40_000)
     )]
     write_capacity: i64,
+    /// ARN of the runner function the schedules invoke (deploy/tierctl-runner.yaml's RunnerArn).
+    #[arg(long, env = "TIERCTL_RUNNER_ARN", value_name = "ARN")]
+    runner_arn: Option<String>,
+    /// ARN of the role EventBridge Scheduler assumes to invoke the runner (SchedulerRoleArn).
+    #[arg(long, env = "TIERCTL_SCHEDULER_ROLE_ARN", value_name = "ARN")]
+    scheduler_role_arn: Option<String>,
+    /// ARN of an SQS queue for scheduled events that could not be delivered.
+    #[arg(long, env = "TIERCTL_DEAD_LETTER_ARN", value_name = "ARN")]
+    dead_letter_arn: Option<String>,
 }
 
 pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
@@ -71,12 +86,25 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
     let Some(workloads) = super::load_valid(global, &args.paths)? else {
         return Ok(Exit::Error);
     };
+    let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let targets = Targets {
+        runner_arn: nonempty(args.runner_arn),
+        role_arn: nonempty(args.scheduler_role_arn),
+        dead_letter_arn: nonempty(args.dead_letter_arn),
+    };
     super::block_on(async {
-        let prepared =
-            match pipeline_sync::prepare(&global.session, &workloads, complete, args.prune).await {
-                Ok(p) => p,
-                Err(e) => return super::pipeline_error(e),
-            };
+        let prepared = match pipeline_sync::prepare(
+            &global.session,
+            &workloads,
+            complete,
+            args.prune,
+            &targets,
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) => return super::pipeline_error(e),
+        };
         let (changes, ctx) = (&prepared.changes, &prepared.ctx);
         let mut stdout = std::io::stdout();
         let documents = &prepared.documents;
@@ -91,14 +119,26 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                     text.push('\n');
                 }
             }
+            if let Some(s) = &prepared.schedules {
+                text.push_str(&match format {
+                    Format::Markdown => schedules::markdown(&s.plan),
+                    _ => schedules::text(&s.plan, global.color),
+                });
+            }
             text
         };
+        let schedules_json = prepared
+            .schedules
+            .as_ref()
+            .map(|s| schedules::json(&s.plan));
         if args.check {
             if format == Format::Json {
                 let doc = SyncOutput {
                     diff: prepared.diff_json(),
                     documents: documents.clone(),
                     applied: None,
+                    schedules: schedules_json,
+                    schedules_applied: None,
                 };
                 stdout.write_all(pretty(&doc).as_bytes())?;
             } else {
@@ -129,6 +169,15 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                 Err(e) => return super::pipeline_error(e),
             };
         let applied = &synced.applied;
+        let schedule_failures: Vec<ScheduleFailure> = synced
+            .schedules
+            .iter()
+            .flat_map(|s| &s.failed)
+            .map(|(name, e)| ScheduleFailure {
+                schedule: name.clone(),
+                error: e.clone(),
+            })
+            .collect();
         let failures: Vec<SyncFailure> = applied
             .failed
             .iter()
@@ -149,6 +198,12 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                     failed: failures.first().cloned(),
                     failures: failures.clone(),
                 }),
+                schedules: schedules_json,
+                schedules_applied: synced.schedules.as_ref().map(|s| SchedulesApplied {
+                    created_group: s.created_group,
+                    written: s.written.clone(),
+                    failures: schedule_failures.clone(),
+                }),
             };
             stdout.write_all(pretty(&doc).as_bytes())?;
         } else if !changes.has_changes() && synced.created.is_empty() && failures.is_empty() {
@@ -156,6 +211,7 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
             for line in document::describe(documents, true) {
                 writeln!(stdout, "{line}")?;
             }
+            schedule_lines(&mut stdout, &synced)?;
         } else {
             for line in document::describe(documents, true) {
                 writeln!(stdout, "{line}")?;
@@ -173,9 +229,17 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
                     format!("; created {}", synced.created.join(", "))
                 }
             )?;
+            schedule_lines(&mut stdout, &synced)?;
+        }
+        for f in &schedule_failures {
+            eprintln!("error: schedule not written: {}: {}", f.schedule, f.error);
         }
         if failures.is_empty() {
-            return Ok(Exit::Success);
+            return Ok(if schedule_failures.is_empty() {
+                Exit::Success
+            } else {
+                Exit::Error
+            });
         }
         for f in &failures {
             eprintln!("error: not written: {}: {}", f.workload, f.error);
@@ -187,6 +251,34 @@ pub(super) fn run(global: &Global, args: Args) -> anyhow::Result<Exit> {
         );
         Ok(Exit::Error)
     })
+}
+
+/// The schedules' outcome, one line (nothing when schedules are not managed).
+fn schedule_lines(out: &mut impl Write, synced: &pipeline_sync::Synced) -> std::io::Result<()> {
+    let Some(s) = &synced.schedules else {
+        return Ok(());
+    };
+    if s.written.is_empty() && s.failed.is_empty() && !s.created_group {
+        return writeln!(
+            out,
+            "No schedule changes: EventBridge Scheduler matches the YAML."
+        );
+    }
+    writeln!(
+        out,
+        "Schedules: {} written{}{}.",
+        s.written.len(),
+        if s.created_group {
+            format!("; created schedule group {}", schedules::GROUP)
+        } else {
+            String::new()
+        },
+        if s.failed.is_empty() {
+            String::new()
+        } else {
+            format!("; {} not written", s.failed.len())
+        }
+    )
 }
 
 /// Progress of the writes on stderr: a bar on a terminal, otherwise a line

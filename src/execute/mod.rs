@@ -155,6 +155,80 @@ pub trait Effects: Send + Sync + 'static {
         let _ = (region, kind, ids);
         async { Err(AwsError::unsupported("rds:DescribeDBInstances", "")) }
     }
+    /// Auto Scaling: sets one tag on a group (`CreateOrUpdateTags`).
+    /// (Doubles without groups need not implement the group calls.)
+    fn set_group_tag(
+        &self,
+        _region: &str,
+        group: &str,
+        _key: &str,
+        _value: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let e = no_groups("autoscaling:CreateOrUpdateTags", group);
+        async { Err(e) }
+    }
+    /// Auto Scaling: deletes one tag of a group (`DeleteTags`).
+    fn delete_group_tag(
+        &self,
+        _region: &str,
+        group: &str,
+        _key: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let e = no_groups("autoscaling:DeleteTags", group);
+        async { Err(e) }
+    }
+    /// Auto Scaling: sets a group's sizes (`UpdateAutoScalingGroup`).
+    fn set_group_sizes(
+        &self,
+        _region: &str,
+        group: &str,
+        _sizes: crate::plan::asg::Sizes,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let e = no_groups("autoscaling:UpdateAutoScalingGroup", group);
+        async { Err(e) }
+    }
+    /// Auto Scaling: desired capacity and instances of exactly these groups.
+    fn groups_now(
+        &self,
+        _region: &str,
+        _names: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, GroupNow>, AwsError>> + Send {
+        let e = no_groups("autoscaling:DescribeAutoScalingGroups", "any");
+        async { Err(e) }
+    }
+    /// Why each instance is not `InService` in this classic load balancer
+    /// (absent: InService); the health gate of groups behind one.
+    fn classic_unhealthy(
+        &self,
+        _region: &str,
+        load_balancer: &str,
+        _ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send {
+        let e = no_groups("elasticloadbalancing:DescribeInstanceHealth", load_balancer);
+        async { Err(e) }
+    }
+}
+
+/// What an Auto Scaling group looks like now, for waits and health gates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupNow {
+    /// `DesiredCapacity`.
+    pub desired: i32,
+    /// Instance id -> lifecycle state (`InService`, `Pending`, `Terminating`...).
+    pub instances: BTreeMap<String, String>,
+    /// ELBv2 target groups of the group.
+    pub target_groups: Vec<String>,
+    /// Classic load balancers of the group.
+    pub load_balancers: Vec<String>,
+}
+
+fn no_groups(call: &str, group: &str) -> AwsError {
+    AwsError {
+        call: call.into(),
+        kind: crate::error::AwsErrorKind::Other,
+        code: None,
+        message: format!("these effects do not act on Auto Scaling groups (group {group})"),
+    }
 }
 
 /// How to run.
@@ -258,6 +332,10 @@ pub struct Outcome {
     pub database: Option<crate::observe::DatabaseKind>,
     /// Milliseconds from the start of the run to this outcome.
     pub at_ms: u64,
+    /// What `instance` names when it is not an EC2 instance (`asg`: an
+    /// Auto Scaling group, by name); absent for EC2 instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<crate::spec::MemberKind>,
 }
 
 /// One workload's result.
@@ -467,10 +545,9 @@ async fn run_workload<E: Effects, P: Progress>(
         // Before the first state-changing call of a wave, the lease is
         // confirmed in the store: a lease removed or taken over is noticed
         // here, not at the next renewal.
-        if wave
-            .tiers
-            .iter()
-            .any(|t| !targets(t).is_empty() || !rds::targets(t).is_empty())
+        if wave.tiers.iter().any(|t| {
+            !targets(t).is_empty() || !rds::targets(t).is_empty() || tier::scales_groups(t)
+        })
             && let Err(why) = ctx.fence.reassert(&w.name).await
         {
             tracing::error!(workload = %w.name, "{why}: no more changes for this workload");
@@ -569,6 +646,18 @@ fn not_attempted<E, P>(ctx: &Ctx<E, P>, workload: &str, t: &TierPlan, why: &str)
             Some(why.to_string()),
         )
     }));
+    // The tier's Auto Scaling groups too, as groups.
+    out.extend(t.groups.iter().map(|g| Outcome {
+        member: Some(crate::spec::MemberKind::Asg),
+        ..outcome(
+            ctx,
+            workload,
+            &t.name,
+            &g.group,
+            Status::NotAttempted,
+            Some(why.to_string()),
+        )
+    }));
     out
 }
 
@@ -616,6 +705,7 @@ fn outcome<E, P>(
         load_balancers: Vec::new(),
         database: None,
         at_ms: ctx.now_ms(),
+        member: None,
     }
 }
 

@@ -34,12 +34,19 @@ pub enum Call {
     Modify,
     /// `DescribeInstances` with a filter or ids: 100 / 20 per s.
     Describe,
+    /// Auto Scaling's mutating calls (`UpdateAutoScalingGroup`, tags) and
+    /// describes: AWS documents no bucket sizes; 40 / 8 per s, slowed
+    /// further by throttles like the other buckets.
+    AutoScaling,
 }
 
 impl Call {
     /// The paced call an SDK operation is (service and operation names as
     /// the SDK's metadata gives them); `None` for calls not paced.
     pub fn of(service: &str, operation: &str) -> Option<Call> {
+        if service.replace(' ', "").eq_ignore_ascii_case("autoscaling") {
+            return Some(Call::AutoScaling);
+        }
         if !service.eq_ignore_ascii_case("ec2") {
             return None;
         }
@@ -59,6 +66,7 @@ impl Call {
             Call::Stop => ((50.0, 5.0), Some((1000.0, 20.0))),
             Call::Modify => ((50.0, 5.0), None),
             Call::Describe => ((100.0, 20.0), None),
+            Call::AutoScaling => ((40.0, 8.0), None),
         }
     }
 }

@@ -211,6 +211,7 @@ fn observed(fleet: &Fleet, tiers: &[(&str, &[&str])]) -> ObservedWorkload {
                 resize: None,
                 classic_load_balancers: Vec::new(),
                 target_groups: Vec::new(),
+                group: None,
             });
         }
     }

@@ -6,11 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod asg;
+
 use super::{CheckOutcome, Ctx, Effects, Outcome, OverrideCheck, Progress, Status, batch, pace};
 use crate::error::AwsError;
 use crate::observe::InstanceState;
 use crate::plan::{Action, Resize, Step, TierPlan};
 use crate::spec::GuestOs;
+pub(super) use asg::scales_groups;
 
 /// Whether the tier goes on after a step.
 enum Flow {
@@ -35,6 +38,8 @@ struct TierRun<'a, E, P> {
     lb_actions: BTreeMap<String, Vec<String>>,
     /// The tier's DB instances and clusters.
     databases: super::rds::DatabaseRun,
+    /// The tier's Auto Scaling groups (see `tier::asg`).
+    groups: asg::GroupRun,
 }
 
 /// Runs a tier's steps and returns one outcome per instance it names.
@@ -55,7 +60,9 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
         resized: BTreeMap::new(),
         lb_actions: BTreeMap::new(),
         databases: super::rds::DatabaseRun::new(ctx, workload, t),
+        groups: asg::GroupRun::default(),
     };
+    run.note_groups();
     for n in &t.unchanged {
         run.note(&n.instance, Status::Unchanged, Some(n.reason.clone()));
     }
@@ -147,6 +154,15 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
                     .await;
                 Flow::Next
             }
+            Step::ScaleGroups { groups } => run.scale_groups(groups).await,
+            Step::WaitGroups {
+                groups,
+                timeout_seconds,
+            } => run.wait_groups(groups, *timeout_seconds, false).await,
+            Step::WaitGroupsHealthy {
+                groups,
+                timeout_seconds,
+            } => run.wait_groups(groups, *timeout_seconds, true).await,
         };
         if matches!(flow, Flow::Interrupted) {
             break;
@@ -469,7 +485,12 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
     async fn delay(&mut self, seconds: u32) -> Flow {
         let halts = !self.ctx.options.continue_on_error
             && self.outcomes.iter().any(|o| o.status == Status::Failed);
-        if self.dry() || (self.acted.is_empty() && self.databases.acted.is_empty()) || halts {
+        if self.dry()
+            || (self.acted.is_empty()
+                && self.databases.acted.is_empty()
+                && self.groups.acted.is_empty())
+            || halts
+        {
             return Flow::Next;
         }
         self.pause(seconds).await
@@ -498,6 +519,7 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
         for id in std::mem::take(&mut self.pending) {
             self.note(&id, Status::NotAttempted, Some("interrupted".into()));
         }
+        self.finish_groups(done);
         self.outcomes.sort_by(|a, b| a.instance.cmp(&b.instance));
         self.outcomes.extend(database_outcomes);
         self.outcomes

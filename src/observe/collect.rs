@@ -8,13 +8,15 @@
 //! A workload with a tier holding `rds` members also has its DB instances
 //! and Aurora clusters read (one tag query, batched describes), beside
 //! its instances.
+//! Workloads with a tier holding `asg` also read their Auto Scaling groups
+//! (one paginated, tag-filtered call per workload).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use futures_util::future::try_join_all;
 
-use super::{Instance, Observed, ObservedWorkload, TypeInfo};
+use super::{Group, Instance, Observed, ObservedWorkload, TypeInfo};
 use crate::error::AwsError;
 use crate::spec::{MemberKind, Selector, Workload};
 
@@ -66,6 +68,15 @@ pub trait Observer: Send + Sync {
     ) -> impl Future<Output = Result<super::ObservedDatabases, AwsError>> + Send {
         let _ = (region, selector);
         async { Ok(super::ObservedDatabases::default()) }
+    }
+    /// Every Auto Scaling group carrying the workload tag, sorted by name.
+    /// (A double that has no groups need not implement it.)
+    fn groups(
+        &self,
+        _region: &str,
+        _selector: &Selector,
+    ) -> impl Future<Output = Result<Vec<Group>, AwsError>> + Send {
+        async { Ok(Vec::new()) }
     }
 }
 
@@ -131,6 +142,9 @@ async fn workload<O: Observer>(
         let types: Vec<String> = types.into_iter().collect();
         observed.instance_types = observer.instance_types(&w.region, &types).await?;
         observed.types_read = true;
+    }
+    if w.tiers.iter().any(|t| t.holds(MemberKind::Asg)) {
+        observed.groups = observer.groups(&w.region, &w.selector).await?;
     }
     Ok((w.name.clone(), observed))
 }

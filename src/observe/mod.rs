@@ -106,6 +106,10 @@ pub struct Instance {
     /// ELBv2 target groups that hold the instance (read for health gates).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub target_groups: Vec<String>,
+    /// The Auto Scaling group that owns the instance (its
+    /// `aws:autoscaling:groupName` tag): never acted on alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
 }
 
 /// The instance attributes a type change must respect.
@@ -171,6 +175,52 @@ pub struct ObservedWorkload {
     /// When the databases were read (RFC 3339 UTC), when they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub databases_read_at: Option<String>,
+    /// Auto Scaling groups carrying the workload tag, sorted by name (read
+    /// only for workloads with a tier holding `asg`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
+}
+
+/// One Auto Scaling group, as far as planning cares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Group name.
+    pub name: String,
+    /// Value of the workload's tier tag on the group; `None` without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// `MinSize`.
+    pub min_size: i32,
+    /// `MaxSize`.
+    pub max_size: i32,
+    /// `DesiredCapacity`.
+    pub desired: i32,
+    /// Instances of the group by id, with their lifecycle state (`InService`, `Pending`, `Standby`...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub instances: BTreeMap<String, String>,
+    /// The group has a warm pool (`WarmPoolConfiguration`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub warm_pool: bool,
+    /// The raw value of the recorded-sizes tag (`tierctl:stopped-sizes`), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_sizes: Option<String>,
+    /// The raw value of the group's override tag (`tierctl:keep-running`), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_running: Option<String>,
+    /// ELBv2 target groups the group registers its instances with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<String>,
+    /// Classic load balancers the group registers its instances with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_balancers: Vec<String>,
+}
+
+impl Group {
+    /// Instances in the lifecycle state `state`.
+    pub fn count(&self, state: &str) -> usize {
+        self.instances.values().filter(|s| *s == state).count()
+    }
 }
 
 /// Observed state of several workloads; the `--observed` file format.

@@ -189,7 +189,20 @@ impl Leases {
         table: &str,
         workloads: &[String],
     ) -> (Leases, BTreeMap<String, Refused>) {
-        let holder = holder_name();
+        Self::acquire_as(db, table, workloads, None).await
+    }
+
+    /// [`Leases::acquire`] as `holder` when given (a run continued in a new
+    /// Lambda invocation takes over the leases its previous invocation kept:
+    /// the store's condition already lets a holder re-take its own lease,
+    /// live or expired), else as a new holder.
+    pub async fn acquire_as(
+        db: Dynamo,
+        table: &str,
+        workloads: &[String],
+        holder: Option<String>,
+    ) -> (Leases, BTreeMap<String, Refused>) {
+        let holder = holder.unwrap_or_else(holder_name);
         tracing::info!(holder = %holder, "taking the run's leases");
         let asked = futures_util::future::join_all(workloads.iter().map(|w| {
             let (db, holder) = (&db, &holder);
@@ -346,6 +359,19 @@ impl Leases {
             }
         }
         refused
+    }
+
+    /// Stops renewing and keeps the leases for a continuation of the run:
+    /// each is renewed once more (a full [`LEASE`] from now), not deleted.
+    /// Whoever continues takes them over as the same holder
+    /// ([`Leases::acquire_as`]); if nobody does, they expire by themselves.
+    pub async fn keep(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(r) = self.renewer.take() {
+            let _ = r.await;
+        }
+        let standing = Arc::clone(&self.standing);
+        renew_all(&self.db, &self.table, &self.holder, &self.held, &standing).await;
     }
 
     /// Stops renewing and deletes the leases this run still holds.

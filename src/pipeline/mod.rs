@@ -12,6 +12,7 @@
 //!   workload and per instance).
 //! - [`run`]: locks, execution, the SSM output bucket check, notifications.
 //! - [`sync`](mod@sync): the YAML -> the configuration tables (diff, then conditional writes).
+//! - [`schedules`]: the YAML -> the workloads' EventBridge Scheduler schedules (part of `sync`).
 //! - [`import`](mod@import): the configuration tables -> YAML files, written
 //!   only when `validate` accepts them.
 //!
@@ -25,6 +26,7 @@ pub mod lease;
 pub mod plan;
 pub mod run;
 pub mod saved;
+pub mod schedules;
 pub mod sync;
 
 use std::path::PathBuf;
@@ -217,4 +219,7 @@ pub enum PipelineError {
     /// The plan cannot be made.
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
+    /// The schedules cannot be synced (checked before anything is written).
+    #[error(transparent)]
+    Schedules(Box<crate::store::schedules::ScheduleError>),
 }

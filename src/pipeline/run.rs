@@ -73,6 +73,25 @@ pub struct RunOutcome {
     pub report: RunReport,
     /// The exit code the outcomes give.
     pub exit: Exit,
+    /// The run's lease holder id (`None` for a dry run).
+    pub holder: Option<String>,
+    /// The leases were kept for a continuation ([`Handover::keep_when_interrupted`]).
+    pub lease_kept: bool,
+    /// Selected workloads that were not run: their lock (or an instance of
+    /// theirs) was held by another run, or their configuration was invalid.
+    pub not_run: BTreeSet<String>,
+}
+
+/// How a run split across Lambda invocations hands its leases on. The
+/// default (a new holder, leases released at the end) is what `tierctl run` does.
+#[derive(Debug, Clone, Default)]
+pub struct Handover {
+    /// Take the leases as this holder: the previous invocation's, which kept them.
+    pub holder: Option<String>,
+    /// When the run is interrupted (the cancel signal), keep the leases
+    /// instead of releasing them, and publish no notification: the run goes
+    /// on in another invocation, which reports and notifies.
+    pub keep_when_interrupted: bool,
 }
 
 /// The exit code is a function of the outcomes.
@@ -176,6 +195,17 @@ pub async fn run<H: RunHooks>(
     hooks: Arc<H>,
     cancel: watch::Receiver<bool>,
 ) -> Result<RunOutcome, PipelineError> {
+    run_with(session, req, hooks, cancel, Handover::default()).await
+}
+
+/// [`run`], with the leases handed over as `handover` says (the Lambda runner).
+pub async fn run_with<H: RunHooks>(
+    session: &Session,
+    req: RunRequest,
+    hooks: Arc<H>,
+    cancel: watch::Receiver<bool>,
+    handover: Handover,
+) -> Result<RunOutcome, PipelineError> {
     let (source, selection, intent) = match &req.target {
         Target::Fresh {
             source,
@@ -209,7 +239,8 @@ pub async fn run<H: RunHooks>(
     } else {
         let (db, _) = session.config_tables().await?;
         lock::ensure_table(&db, &req.lock_table).await?;
-        let (leases, refused) = Leases::acquire(db, &req.lock_table, &names).await;
+        let (leases, refused) =
+            Leases::acquire_as(db, &req.lock_table, &names, handover.holder.clone()).await;
         (Some(leases), refused)
     };
     for (w, why) in &refused {
@@ -230,8 +261,15 @@ pub async fn run<H: RunHooks>(
         cancel,
     )
     .await;
+    let holder = leases.as_ref().map(|l| l.holder().to_string());
+    let keep = handover.keep_when_interrupted
+        && matches!(&executed, Ok((_, report, ..)) if report.interrupted);
     if let Some(l) = leases {
-        l.release().await;
+        if keep {
+            l.keep().await;
+        } else {
+            l.release().await;
+        }
     }
     let (plan, mut report, observed, mut events, claimed) = executed?;
     let mut refused = refused;
@@ -260,15 +298,17 @@ pub async fn run<H: RunHooks>(
     }
     let notes = crate::notify::notifications(&report, &events, &instance_names(&observed));
     let specs: Vec<&Workload> = selected.iter().collect();
-    notify(
-        session,
-        &specs,
-        &notes,
-        dry_run,
-        req.create_topic,
-        hooks.as_ref(),
-    )
-    .await;
+    if !keep {
+        notify(
+            session,
+            &specs,
+            &notes,
+            dry_run,
+            req.create_topic,
+            hooks.as_ref(),
+        )
+        .await;
+    }
     for name in invalid
         .iter()
         .map(|r| &r.spec_name)
@@ -288,11 +328,19 @@ pub async fn run<H: RunHooks>(
         });
     }
     let exit = exit_for(&report, !refused.is_empty() || !invalid.is_empty());
+    let not_run = refused
+        .keys()
+        .cloned()
+        .chain(invalid.iter().map(|r| r.spec_name.clone()))
+        .collect();
     Ok(RunOutcome {
         plan,
         specs: selected,
         report,
         exit,
+        holder,
+        lease_kept: keep,
+        not_run,
     })
 }
 

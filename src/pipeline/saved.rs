@@ -336,6 +336,54 @@ pub fn fleet_changes(then: &Observed, now: &Observed) -> Vec<String> {
                 "workload {name}: the instance types involved describe differently"
             ));
         }
+        out.extend(group_changes(name, a, b));
+    }
+    out
+}
+
+/// The Auto Scaling group differences that can change a plan: sizes, tier,
+/// warm pool, Standby, the recorded-sizes and keep-running tags.
+fn group_changes(name: &str, a: &ObservedWorkload, b: &ObservedWorkload) -> Vec<String> {
+    let view = |w: &ObservedWorkload| -> BTreeMap<String, String> {
+        w.groups
+            .iter()
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    format!(
+                        "tier {}, min={},max={},desired={}, warm pool {}, {} in Standby, recorded sizes {}, keep-running {}",
+                        g.tier.as_deref().unwrap_or("none"),
+                        g.min_size,
+                        g.max_size,
+                        g.desired,
+                        g.warm_pool,
+                        g.count("Standby"),
+                        g.recorded_sizes.as_deref().unwrap_or("none"),
+                        g.keep_running.as_deref().unwrap_or("none"),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let (ga, gb) = (view(a), view(b));
+    let mut out = Vec::new();
+    for (g, x) in &ga {
+        match gb.get(g) {
+            None => out.push(format!(
+                "workload {name}: Auto Scaling group {g} is no longer found"
+            )),
+            Some(y) if x != y => out.push(format!(
+                "workload {name}: Auto Scaling group {g}: {x} -> {y}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (g, y) in &gb {
+        if !ga.contains_key(g) {
+            out.push(format!(
+                "workload {name}: Auto Scaling group {g} appeared ({y})"
+            ));
+        }
     }
     out
 }
@@ -473,5 +521,45 @@ mod tests {
             )
             .is_empty()
         );
+    }
+}
+
+#[cfg(test)]
+mod asg_tests {
+    use super::*;
+    use crate::observe::Group;
+
+    fn observed(desired: i32, recorded: Option<&str>) -> Observed {
+        let mut o = Observed::default();
+        o.workloads.insert(
+            "Shop".into(),
+            ObservedWorkload {
+                region: "us-west-2".into(),
+                groups: vec![Group {
+                    name: "web".into(),
+                    tier: Some("web".into()),
+                    min_size: 1,
+                    max_size: 4,
+                    desired,
+                    recorded_sizes: recorded.map(str::to_string),
+                    ..Group::default()
+                }],
+                ..ObservedWorkload::default()
+            },
+        );
+        o
+    }
+
+    #[test]
+    fn a_group_that_changed_makes_the_plan_stale() {
+        assert!(fleet_changes(&observed(2, None), &observed(2, None)).is_empty());
+        let changes = fleet_changes(
+            &observed(2, None),
+            &observed(0, Some("min=1,max=4,desired=2")),
+        );
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert!(changes[0].contains("Auto Scaling group web"), "{changes:?}");
+        let gone = fleet_changes(&observed(2, None), &Observed::default());
+        assert!(gone[0].contains("no longer found"), "{gone:?}");
     }
 }

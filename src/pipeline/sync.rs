@@ -2,16 +2,19 @@
 //! can show the difference before anything is written: [`prepare`] reads
 //! the tables and computes the [`ChangeSet`]; [`apply`] creates missing
 //! tables and writes each changed workload in its own conditional
-//! transaction.
+//! transaction. With schedules ([`super::schedules`]), the same two steps
+//! cover tierctl's schedule group in EventBridge Scheduler.
 
 use std::path::PathBuf;
 
 use super::document::{self, DocumentChange};
+use super::schedules::{self, PreparedSchedules, SchedulesApplied};
 use super::{PipelineError, Session};
 use crate::aws::dynamodb::{Billing, Dynamo};
 use crate::spec::Workload;
 use crate::store::diff::{self, ChangeSet, Desired, Scope};
 use crate::store::owner::Owner;
+use crate::store::schedules::Targets;
 use crate::store::show;
 use crate::store::sync::{self, Applied, TablesState};
 
@@ -26,16 +29,19 @@ pub struct Prepared {
     pub owner: Owner,
     /// tierctl's SSM document in each region that needs it.
     pub documents: Vec<DocumentChange>,
+    /// The schedules, when managed (some spec has a schedule, or a runner is configured).
+    pub schedules: Option<PreparedSchedules>,
     state: TablesState,
     db: Dynamo,
 }
 
 impl Prepared {
     /// Whether anything differs: the tables from the YAML
-    /// ([`show::tables_drift`]), or tierctl's SSM document.
+    /// ([`show::tables_drift`]), tierctl's SSM document, or the schedules.
     pub fn drift(&self) -> bool {
         show::tables_drift(&self.changes, &self.ctx)
             || self.documents.iter().any(|d| d.action.writes())
+            || self.schedules.as_ref().is_some_and(|s| s.plan.drift())
     }
 
     /// The difference as a document, `drift` including the SSM document.
@@ -49,18 +55,22 @@ impl Prepared {
 
 /// Reads the tables and diffs them against `workloads`. `complete`: the
 /// workloads are the whole specs folder (orphans are reported, `prune`
-/// allowed).
+/// allowed). `targets`: where schedules invoke; a spec with a schedule
+/// and no runner or role is refused before any AWS call.
 pub async fn prepare(
     session: &Session,
     workloads: &[(PathBuf, Workload)],
     complete: bool,
     prune: bool,
+    targets: &Targets,
 ) -> Result<Prepared, PipelineError> {
     if prune && !complete {
         return Err(PipelineError::Usage(
             "--prune needs the whole specs folder: run `tierctl sync --prune` without paths".into(),
         ));
     }
+    let specs: Vec<&Workload> = workloads.iter().map(|(_, w)| w).collect();
+    let managed = schedules::check(targets, &specs)?;
     let owner = session.owner()?;
     let (db, ctx) = session.config_tables().await?;
     let state = sync::inspect(&db, &ctx.names).await?;
@@ -80,11 +90,17 @@ pub async fn prepare(
     let documents = document::inspect(session, workloads.iter().map(|(_, w)| w))
         .await
         .map_err(|e| PipelineError::Document(Box::new(e)))?;
+    let schedules = if managed {
+        Some(schedules::prepare(session, &specs, targets, &owner, complete, prune).await?)
+    } else {
+        None
+    };
     Ok(Prepared {
         changes,
         ctx,
         owner,
         documents,
+        schedules,
         state,
         db,
     })
@@ -97,6 +113,8 @@ pub struct Synced {
     pub created: Vec<String>,
     /// Workloads written and failed.
     pub applied: Applied,
+    /// Schedules written and failed (`None`: schedules not managed).
+    pub schedules: Option<SchedulesApplied>,
 }
 
 /// Creates missing tables (and waits for them), writes the changes, then
@@ -138,5 +156,13 @@ pub async fn apply(
     document::apply(session, &prepared.documents)
         .await
         .map_err(|e| PipelineError::Document(Box::new(e)))?;
-    Ok(Synced { created, applied })
+    let schedules = match &prepared.schedules {
+        Some(s) => Some(schedules::apply(s, &prepared.owner, concurrency).await?),
+        None => None,
+    };
+    Ok(Synced {
+        created,
+        applied,
+        schedules,
+    })
 }

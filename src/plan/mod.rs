@@ -8,6 +8,7 @@
 //! successful run yields nothing to do.
 
 pub mod rds;
+pub mod asg;
 pub mod resize;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -137,6 +138,9 @@ pub struct WorkloadPlan {
     /// DB instances and clusters with the workload tag that belong to no tier of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched_databases: Vec<DatabaseNote>,
+    /// Auto Scaling groups with the workload tag that no tier holding `asg` claims.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_groups: Vec<String>,
 }
 
 /// Tiers that share a sequence number.
@@ -174,6 +178,9 @@ pub struct TierPlan {
     /// DB instances and clusters deliberately not acted on, with the reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held_databases: Vec<DatabaseNote>,
+    /// The tier's Auto Scaling groups and what the plan does with each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<asg::GroupNote>,
 }
 
 /// One step of a tier.
@@ -293,6 +300,33 @@ pub enum Step {
         /// Give up after (`healthTimeoutSeconds`).
         timeout_seconds: u32,
     },
+    /// Auto Scaling groups: at a stop, record the sizes in the group's tag
+    /// (`CreateOrUpdateTags`), then set min and desired to 0
+    /// (`UpdateAutoScalingGroup`); at a start, restore the recorded sizes,
+    /// then delete the tag. Groups are changed concurrently, bounded.
+    #[serde(rename_all = "camelCase")]
+    ScaleGroups {
+        /// Per group.
+        groups: Vec<asg::GroupChange>,
+    },
+    /// Wait until each group has this many instances InService (start)
+    /// or no instances at all (stop: 0).
+    #[serde(rename_all = "camelCase")]
+    WaitGroups {
+        /// Group -> instances expected.
+        groups: BTreeMap<String, i32>,
+        /// Give up after.
+        timeout_seconds: u32,
+    },
+    /// The health gate of groups: InService count = desired, and the
+    /// instances healthy in the group's target groups.
+    #[serde(rename_all = "camelCase")]
+    WaitGroupsHealthy {
+        /// Group -> instances expected InService.
+        groups: BTreeMap<String, i32>,
+        /// Give up after.
+        timeout_seconds: u32,
+    },
 }
 
 /// A type change.
@@ -406,6 +440,7 @@ pub fn plan_workload(
         waves: Vec::new(),
         unmatched: Vec::new(),
         unmatched_databases: Vec::new(),
+        unmatched_groups: Vec::new(),
     };
     if w.disabled {
         plan.skipped = Some(
@@ -415,8 +450,12 @@ pub fn plan_workload(
     }
 
     let known: BTreeSet<&str> = w.tiers.iter().map(|t| t.name.as_str()).collect();
+    let groups = asg::GroupsByTier::of(w, observed, &mut plan);
     let mut by_tier: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
     for i in observed.map(|o| o.instances.as_slice()).unwrap_or_default() {
+        if groups.owns(i) {
+            continue;
+        }
         match i.tier.as_deref() {
             Some(t) if known.contains(t) => by_tier.entry(t).or_default().push(i),
             _ if matches!(
@@ -447,7 +486,8 @@ pub fn plan_workload(
         let mut instances = by_tier.remove(tier.name.as_str()).unwrap_or_default();
         instances.sort_by(|a, b| a.id.cmp(&b.id));
         let dbs = dbs_by_tier.remove(&tier.name).unwrap_or_default();
-        let tp = plan_tier(w, tier, part, observed, &instances, &dbs, intent);
+        let mut tp = plan_tier(w, tier, part, observed, &instances, &dbs, intent);
+        groups.plan_tier(tier, part, observed.is_none(), intent, &mut tp);
         waves.entry(part.sequence()).or_default().push(tp);
     }
     plan.waves = waves
@@ -624,7 +664,11 @@ fn plan_tier(
             ));
         }
         &[]
+        groups: Vec::new(),
     };
+    let (instances, held_apart) = asg::GroupsByTier::apart(tier, instances);
+    let instances = instances.as_slice();
+    tp.held.extend(held_apart);
     let mut acting = sort_instances(
         instances,
         intent.action,
@@ -852,6 +896,16 @@ pub struct Summary {
     pub unmatched: usize,
     /// Workloads skipped by the kill switch.
     pub skipped: usize,
+    /// Auto Scaling groups to scale in or out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub groups: usize,
+    /// Auto Scaling groups held (warm pool, standby, override, no recorded sizes).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub groups_held: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl WorkloadPlan {
@@ -866,6 +920,11 @@ impl WorkloadPlan {
         for t in self.waves.iter().flat_map(|w| &w.tiers) {
             s.unchanged += t.unchanged.len() + t.unchanged_databases.len();
             s.held += t.held.len() + t.held_databases.len();
+            s.groups_held += t
+                .groups
+                .iter()
+                .filter(|g| g.decision == asg::GroupDecision::Held)
+                .count();
             for step in &t.steps {
                 match step {
                     Step::Stop { batches } | Step::Start { batches } => {
@@ -876,6 +935,7 @@ impl WorkloadPlan {
                     Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
                         s.act += databases.len();
                     }
+                    Step::ScaleGroups { groups } => s.groups += groups.len(),
                     _ => {}
                 }
             }
@@ -894,6 +954,7 @@ impl WorkloadPlan {
                 Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
                     !databases.is_empty()
                 }
+                Step::ScaleGroups { groups } => !groups.is_empty(),
                 _ => false,
             })
         })
@@ -914,6 +975,8 @@ impl Plan {
                 held: a.held + b.held,
                 unmatched: a.unmatched + b.unmatched,
                 skipped: a.skipped + b.skipped,
+                groups: a.groups + b.groups,
+                groups_held: a.groups_held + b.groups_held,
             })
     }
 

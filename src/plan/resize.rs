@@ -99,6 +99,7 @@ mod tests {
             .into(),
             types_read: true,
             ..ObservedWorkload::default()
+            groups: Vec::new(),
         }
     }
 
@@ -113,6 +114,7 @@ mod tests {
             resize: Some(facts),
             classic_load_balancers: Vec::new(),
             target_groups: Vec::new(),
+            group: None,
         }
     }
 

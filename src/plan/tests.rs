@@ -45,6 +45,7 @@ fn inst(id: &str, tier: &str, state: S) -> Instance {
         resize: None,
         classic_load_balancers: Vec::new(),
         target_groups: Vec::new(),
+        group: None,
     }
 }
 

@@ -399,9 +399,12 @@ this repository is {}. Remove the workload from one of them",
     }
 }
 
+/// The workload item's part of a spec: no tiers, and no schedule (never in
+/// the original tables, so a spec with one must not look changed).
 fn without_tiers(w: &Workload) -> Workload {
     Workload {
         tiers: Vec::new(),
+        schedule: None,
         ..w.clone()
     }
 }

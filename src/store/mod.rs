@@ -1,10 +1,12 @@
-//! The original tool's DynamoDB tables: item format, diff, sync and import.
+//! The original tool's DynamoDB tables: item format, diff, sync and import;
+//! and the workloads' EventBridge Scheduler schedules ([`schedules`]).
 
 pub mod config;
 pub mod diff;
 pub mod document;
 pub mod item;
 pub mod owner;
+pub mod schedules;
 pub mod show;
 pub mod sync;
 

@@ -67,6 +67,17 @@ impl Owner {
         &self.marker
     }
 
+    /// How a resource marked `marker` (a schedule's description, say)
+    /// relates to this owner; `None`: no marker.
+    pub fn judge_marker(&self, marker: Option<&str>) -> Ownership {
+        match marker {
+            None => Ownership::Unmarked,
+            Some(m) if m == self.marker => Ownership::Ours,
+            Some(m) if m == OWNER_VALUE => Ownership::Unscoped,
+            Some(m) => Ownership::Other(m.to_string()),
+        }
+    }
+
     /// How `item` relates to this owner.
     pub fn judge(&self, item: &Item) -> Ownership {
         match item.get(OWNER_ATTR) {

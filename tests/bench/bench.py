@@ -13,6 +13,10 @@ Scenarios:
   plan     planning 100 workloads with 10,000 instances from a saved
            observed-state file
   sync     an unchanged sync of 200 workloads x 5 tiers
+  asg      one tier of 10 and 50 Auto Scaling groups (2 instances each):
+           stop (record sizes, scale in, wait for no instances) and start
+           (restore, health gate: InService after 1 s); Auto Scaling calls by
+           action and wall time (groups are changed concurrently, bounded)
   throttle stopping 120 instances in 3 tiers (2 synchronous, 2 s delays)
            unthrottled, with 1 in 3 EC2 calls throttled, and with a 5 s
            throttle storm mid-run, in tierctl's default retry mode (standard +
@@ -339,20 +343,69 @@ def bench_throttle(work):
         emu.stop()
 
 
+ASG_SPEC = """name: Groups
+region: us-west-2
+selector:
+  workloadTag: { key: App, value: groups }
+  tierTagKey: Role
+tiers:
+  - name: web
+    members: [asg]
+    stop: { sequence: 0, synchronous: true, delaySeconds: 0 }
+    start: { sequence: 0, waitHealthy: true, healthTimeoutSeconds: 120, delaySeconds: 0 }
+"""
+
+
+def bench_asg(work):
+    import boto3
+    in_service_s = 1.0
+    print(f"\n## asg: one tier of Auto Scaling groups (2 instances each), new instances InService after {in_service_s:g} s\n")
+    print("| action | groups | Auto Scaling calls | calls by action | other calls | wall (s) |")
+    print("|---|---|---|---|---|---|")
+    for n in (10, 50):
+        emu = Emulator(work)
+        try:
+            specs = work / f"asg-{n}"
+            specs.mkdir()
+            (specs / "Groups.yaml").write_text(ASG_SPEC)
+            emu.admin("POST", "asg", {"inServiceMs": int(in_service_s * 1000)})
+            asg = boto3.client("autoscaling", endpoint_url=f"http://127.0.0.1:{emu.port}", region_name="us-west-2",
+                               aws_access_key_id="bench", aws_secret_access_key="bench")
+            asg.create_launch_configuration(LaunchConfigurationName="bench", ImageId="ami-12c6146b",
+                                            InstanceType="t3.micro")
+            for g in range(n):
+                name = f"web-{g:03d}"
+                asg.create_auto_scaling_group(
+                    AutoScalingGroupName=name, LaunchConfigurationName="bench", MinSize=1, MaxSize=4,
+                    DesiredCapacity=2, AvailabilityZones=["us-west-2a"],
+                    Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True, "ResourceId": name,
+                           "ResourceType": "auto-scaling-group"} for k, v in (("App", "groups"), ("Role", "web"))])
+            for action in ("stop", "start"):
+                emu.admin("DELETE", "calls")
+                wall, _ = tierctl(["run", action, "Groups"], emu, specs)
+                counts = emu.counts()
+                groups = {k: v for k, v in counts.items() if k.startswith("autoscaling:")}
+                other = sum(v for k, v in counts.items() if not k.startswith("autoscaling:"))
+                by = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(groups.items()))
+                print(f"| {action} | {n} | {sum(groups.values())} | {by} | {other} | {wall:.2f} |")
+        finally:
+            emu.stop()
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tierctl", default=str(ROOT / "target/debug/tierctl"))
     parser.add_argument("--moto-describe", dest="fast_describe", action="store_false",
                         help="answer DescribeInstances with moto's own (slow) serialiser in the run scenario")
-    parser.add_argument("scenarios", nargs="*", default=["run", "check", "plan", "sync", "throttle"])
+    parser.add_argument("scenarios", nargs="*", default=["run", "check", "plan", "sync", "asg", "throttle"])
     ARGS = parser.parse_args()
     print(f"# tierctl benchmarks ({os.cpu_count()} cores, emulator on 127.0.0.1, binary {ARGS.tierctl})")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for s in ARGS.scenarios:
             {"run": bench_run, "check": bench_check, "plan": bench_plan, "sync": bench_sync,
-             "throttle": bench_throttle}[s](work)
+             "asg": bench_asg, "throttle": bench_throttle}[s](work)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ PY=${TIERCTL_EMULATOR_PYTHON:-.venv/bin/python}
 SPECS=${SPECS:-workloads}
 work=$(mktemp -d)
 emulator_pid=""
+runner_pid=""
 cleanup() {
+  if [ -n "$runner_pid" ]; then kill "$runner_pid" 2>/dev/null || true; wait "$runner_pid" 2>/dev/null || true; fi
   if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -88,9 +90,89 @@ for r in ec2.describe_instances(Filters=[{"Name": "tag:Environment", "Values": [
                 sys.exit(f"{i['InstanceId']} ({tier}) is {i['InstanceType']}, {i['State']['Name']}")
 print(f"checked: the {seen} instances of BotoTestCase1 run, the ones that were stopped at their performant type", file=sys.stderr)
 PY
+# An Auto Scaling web tier (tests/demo/asg): a group of 2 in front of 2 EC2
+# app servers. The stop records the group's sizes in its tag and scales it in
+# (AWS terminates its instances); a second stop keeps the recorded sizes; the
+# start restores them, and its health gate waits until InService = desired
+# (new instances are Pending for 1.5 s here).
+"$PY" - "$port" <<'PY'
+import json, sys, urllib.request
+import boto3
+port = sys.argv[1]
+def admin(path, body):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/_tierctl/{path}", data=json.dumps(body).encode(), method="POST")
+    return json.load(urllib.request.urlopen(req))
+admin("seed", {"region": "us-west-2", "workloads": [{"workloadTag": {"key": "App", "value": "storefront"},
+      "tierTagKey": "Role", "tiers": [{"name": "app", "count": 2, "guest": {"os": "linux", "files": []}}]}]})
+admin("asg", {"inServiceMs": 1500})
+asg = boto3.client("autoscaling", region_name="us-west-2")
+asg.create_launch_configuration(LaunchConfigurationName="storefront-web", ImageId="ami-12c6146b", InstanceType="t3.micro")
+tags = [{"Key": k, "Value": v, "PropagateAtLaunch": True, "ResourceId": "storefront-web",
+         "ResourceType": "auto-scaling-group"} for k, v in {"App": "storefront", "Role": "web"}.items()]
+asg.create_auto_scaling_group(AutoScalingGroupName="storefront-web", LaunchConfigurationName="storefront-web",
+                              MinSize=1, MaxSize=4, DesiredCapacity=2, AvailabilityZones=["us-west-2a"], Tags=tags)
+print("created Auto Scaling group storefront-web (min 1, max 4, desired 2) and 2 app servers", file=sys.stderr)
+PY
+ASG_SPECS=tests/demo/asg
+run validate "$ASG_SPECS"
+expect_asg() { SPECS="$ASG_SPECS" expect "$@"; }
+expect_asg 0 plan stop Storefront
+expect_asg 0 run stop Storefront
+expect_asg 0 run stop Storefront
+expect_asg 0 plan start Storefront
+expect_asg 0 run start Storefront
+"$PY" - <<'PY'
+import boto3, sys
+g = boto3.client("autoscaling", region_name="us-west-2").describe_auto_scaling_groups(
+    AutoScalingGroupNames=["storefront-web"])["AutoScalingGroups"][0]
+states = sorted(i["LifecycleState"] for i in g["Instances"])
+if (g["MinSize"], g["MaxSize"], g["DesiredCapacity"], states) != (1, 4, 2, ["InService", "InService"]):
+    sys.exit(f"storefront-web: {g['MinSize']}/{g['MaxSize']}/{g['DesiredCapacity']}, {states}")
+if any(t["Key"] == "tierctl:stopped-sizes" for t in g["Tags"]):
+    sys.exit("the recorded sizes tag is still there")
+print("checked: storefront-web is back at min 1, max 4, desired 2 with 2 fresh instances InService", file=sys.stderr)
+PY
+
 run --specs "$SPECS" import --all --out "$work/imported"
 step "cat imported/WinReporting.yaml   # the tables, back as a spec"
 cat "$work/imported/WinReporting.yaml"
+# The Lambda runner: tierctl started as `bootstrap` (as Lambda's provided.al2023
+# runtime starts it) serves the emulator's Lambda Runtime API; one scheduled
+# stop event, as EventBridge Scheduler sends it, runs what
+# `tierctl run stop WinReporting --from dynamodb` runs.
+runner_started=$EPOCHREALTIME
+step "bootstrap   # tierctl as the Lambda runner, one scheduled stop of WinReporting through the Runtime API"
+(AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" AWS_LAMBDA_FUNCTION_NAME=tierctl-runner \
+  AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 \
+  exec -a bootstrap "$TIERCTL") >"$work/runner.out" 2>"$work/runner.err" &
+runner_pid=$!
+"$PY" - "$port" "$work/runner.out" <<'PY'
+import datetime, json, sys, urllib.request
+port, out = sys.argv[1], sys.argv[2]
+def admin(path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/_tierctl/{path}", data=data,
+                                 method="POST" if data else "GET")
+    return json.load(urllib.request.urlopen(req, timeout=90))
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+event = {"action": "stop", "workload": "WinReporting", "scheduledTime": now, "maxAgeSeconds": 3600}
+print("event:", json.dumps(event), file=sys.stderr)
+admin("lambda/invocations", {"event": event})
+results = admin("lambda/results?count=1&timeoutMs=60000")["results"]
+if not results or results[0]["status"] != "response":
+    sys.exit(f"the runner did not answer: {results}")
+doc = results[0]["body"]
+for w in doc["report"]["workloads"]:
+    states = sorted({o["status"] for o in w["outcomes"]})
+    print(f"runner: workload {w['name']}: {len(w['outcomes'])} instances, {', '.join(states)}", file=sys.stderr)
+print(f"runner: exit code {doc['exitCode']}; the report, also logged as one JSON line on stdout "
+      f"({len(open(out).read().splitlines())} line)", file=sys.stderr)
+if doc["exitCode"] != 3:  # as `run stop`: a guest kept its instance running (override file)
+    sys.exit("expected exit code 3")
+PY
+kill "$runner_pid" 2>/dev/null || true; wait "$runner_pid" 2>/dev/null || true; runner_pid=""
+awk -v a="$runner_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "runner step: %.1f s\n", b - a }' >&2
+
 
 # RDS and Aurora: a db tier of DB instances and an Aurora cluster (tests/demo/rds).
 # Aurora members go with their cluster; the read replica is held back (AWS
@@ -116,4 +198,4 @@ expect 0 plan stop Shop
 expect 3 run stop Shop
 expect 0 plan start Shop
 expect 0 run start Shop
-printf '\ndemo finished: validate, sync, plan, run stop, run start (profile performant), import, and an RDS/Aurora db tier, against the local emulator\n' >&2
+printf '\ndemo finished: validate, sync, plan, run stop, run start (profile performant), an Auto Scaling tier stopped and started, import, one Lambda runner invocation, an RDS/Aurora db tier, against the local emulator\n' >&2

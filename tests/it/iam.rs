@@ -15,7 +15,10 @@ use crate::support::{repo_root, run, tierctl};
 /// (lease renewal after 30 s, cancelling unanswered checks, creating topics...).
 /// Every IAM action the code can need: the catalogue of AWS calls.
 fn code_actions() -> Vec<&'static str> {
-    tierctl::aws::catalogue::actions(None).into_iter().collect()
+    // The runner's self-invocation is its execution role's (see catalogue::command_actions).
+    tierctl::aws::catalogue::command_actions()
+        .into_iter()
+        .collect()
 }
 
 /// The IAM actions that authorise one logged call.
@@ -99,6 +102,19 @@ fn copy_of_the_examples(dir: &Path, every_feature: bool) {
                 s.delay_seconds = 0;
                 s.wait_healthy |= every_feature;
             }
+            // Every feature: the tiers hold Auto Scaling groups too.
+            if every_feature && !t.holds(tierctl::spec::MemberKind::Asg) {
+                t.members.push(tierctl::spec::MemberKind::Asg);
+            }
+        }
+        if every_feature {
+            w.schedule = Some(tierctl::spec::Schedule {
+                timezone: "Europe/Berlin".into(),
+                stop: Some(tierctl::spec::ScheduledStop {
+                    cron: "0 19 ? * MON-FRI *".into(),
+                }),
+                start: None,
+            });
         }
         std::fs::write(
             dir.join(format!("{}.yaml", w.name)),

@@ -2,6 +2,7 @@
 //! SDK clients against the project's emulator. One test binary, so the SDK
 //! is linked once.
 
+mod asg;
 mod cli;
 mod concurrency;
 mod cycle;
@@ -18,7 +19,10 @@ mod plan;
 mod rds;
 mod reshape;
 mod run;
+mod runner;
 mod saved_plan;
+mod schedule_spec;
+mod schedules;
 mod schema;
 mod ssm;
 mod support;

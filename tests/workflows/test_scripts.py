@@ -451,6 +451,14 @@ class ConfigureEnvTest(ScriptTest):
         self.assertEqual(self.github_env.read_text(),
                          "TIERCTL_DYNAMODB_REGION=eu-west-1\nTIERCTL_TIER_TABLE=Tiers\n")
 
+    def test_the_schedules_settings_are_exported(self):
+        arn = "arn:aws:lambda:eu-west-1:123456789012:function:tierctl-runner"
+        r = self.run_script(self.SCRIPT, env={"IN_RUNNER_ARN": arn, "IN_SCHEDULER_ROLE_ARN": "",
+                                              "IN_DEAD_LETTER_ARN": "arn:aws:sqs:eu-west-1:1:q"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.github_env.read_text(),
+                         f"TIERCTL_RUNNER_ARN={arn}\nTIERCTL_DEAD_LETTER_ARN=arn:aws:sqs:eu-west-1:1:q\n")
+
     def test_nothing_set(self):
         r = self.run_script(self.SCRIPT)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -626,6 +634,44 @@ class ReleaseTest(ScriptTest):
         r = self.run_script(SCRIPTS / "publish-release.sh", "v" + self.VERSION, str(self.dist))
         self.assertNotEqual(r.returncode, 0)
         self.assertEqual([c for c in self.gh_calls() if c["argv"][1] in ("create", "upload")], [])
+
+    def package_lambda(self, target="x86_64-unknown-linux-gnu"):
+        r = self.run_script(SCRIPTS / "package-lambda.sh", self.VERSION, target, str(self.binary),
+                            str(self.dist), env={"SOURCE_DATE_EPOCH": "1700000000"})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        arch = {"x86_64-unknown-linux-gnu": "x86_64", "aarch64-unknown-linux-gnu": "arm64"}[target]
+        return self.dist / f"tierctl-lambda-{self.VERSION}-{arch}.zip"
+
+    def test_lambda_zip_holds_bootstrap_and_is_reproducible(self):
+        import zipfile
+        archive = self.package_lambda("aarch64-unknown-linux-gnu")
+        self.assertEqual(archive.name, f"tierctl-lambda-{self.VERSION}-arm64.zip")
+        digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+        self.assertEqual(Path(str(archive) + ".sha256").read_text(), f"{digest}  {archive.name}\n")
+        with zipfile.ZipFile(archive) as z:
+            infos = z.infolist()
+            self.assertEqual([i.filename for i in infos], ["bootstrap"])
+            self.assertEqual((infos[0].external_attr >> 16) & 0o777, 0o755)
+            self.assertEqual(z.read("bootstrap"), self.binary.read_bytes())
+        self.assertEqual(self.outputs()["zip"], str(archive))
+        archive.unlink()
+        self.package_lambda("aarch64-unknown-linux-gnu")
+        self.assertEqual(hashlib.sha256(archive.read_bytes()).hexdigest(), digest)
+        r = self.run_script(SCRIPTS / "package-lambda.sh", self.VERSION, "x86_64-unknown-linux-musl",
+                            str(self.binary), str(self.dist))
+        self.assertEqual(r.returncode, 1)
+
+    def test_publish_attaches_the_lambda_zips(self):
+        self.package()
+        self.package_lambda("x86_64-unknown-linux-gnu")
+        self.package_lambda("aarch64-unknown-linux-gnu")
+        r = self.run_script(SCRIPTS / "publish-release.sh", "v" + self.VERSION, str(self.dist))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        create = [c["argv"] for c in self.gh_calls()][1]
+        assets = sorted(Path(a).name for a in create if a.startswith(str(self.dist)))
+        self.assertIn(f"tierctl-lambda-{self.VERSION}-arm64.zip", assets)
+        self.assertIn(f"tierctl-lambda-{self.VERSION}-x86_64.zip.sha256", assets)
+        self.assertEqual(len(assets), 6)
 
     def test_publish_nothing_to_publish(self):
         self.dist.mkdir()

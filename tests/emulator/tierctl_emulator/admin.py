@@ -5,7 +5,7 @@ import re
 from urllib.parse import parse_qs
 
 from . import seed as seeding
-from . import target_health
+from . import asg_realism, target_health
 
 PREFIX = "/_tierctl/"
 
@@ -32,6 +32,10 @@ def handle(emulator, method, path, query_string, body):
 def _route(em, method, route, query, data):
     if route == "target-health" and method == "POST":
         return _reply(200, target_health.set_health(data))
+    if route == "asg" and method in ("POST", "PUT"):
+        return _reply(200, asg_realism.configure(data))
+    if route == "asg/hold" and method == "POST":
+        return _reply(200, asg_realism.hold(data))
     if route == "health" and method == "GET":
         return _reply(200, {"ok": True})
     if route == "reset" and method == "POST":
@@ -89,6 +93,16 @@ def _route(em, method, route, query, data):
         return _reply(200, {"ok": True})
     if route == "calls/counts" and method == "GET":
         return _reply(200, em.calls.counts())
+    if route == "lambda/invocations" and method == "POST":
+        request_id = em.lambda_runtime.enqueue(data["event"], data.get("timeoutMs"))
+        return _reply(200, {"requestId": request_id})
+    if route == "lambda/results" and method == "GET":
+        return _reply(200, em.lambda_runtime.snapshot(int(query.get("count", 0)),
+                                                      int(query.get("timeoutMs", 0))))
+    if route == "lambda/config" and method in ("POST", "PUT"):
+        return _reply(200, em.lambda_runtime.configure(data))
+    if route == "lambda/config" and method == "GET":
+        return _reply(200, em.lambda_runtime.configure({}))
     if route == "seed" and method == "POST":
         with em.ec2.lock:
             return _reply(200, seeding.seed(data, em.ssm))

@@ -8,12 +8,13 @@ must answer errors in the exact shape each SDK parses:
   awsQuery  (SNS, ELB, ELBv2, STS) <ErrorResponse><Error><Type/><Code/><Message/></Error>
   awsJson   (DynamoDB 1.0, SSM 1.1) {"__type": "...#Code", "message": ".."}
   restXml   (S3)                  <Error><Code/><Message/></Error>
+  restJson1 (EventBridge Scheduler) {"Message": ".."} with X-Amzn-ErrorType: Code
 """
 
 import json
 import re
 import uuid
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
 
 _CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
@@ -23,6 +24,7 @@ _ATTEMPT = re.compile(r"attempt=(\d+)")
 _EC2_QUERY = {"ec2"}
 _AWS_JSON = {"dynamodb": "1.0", "ssm": "1.1"}
 _REST_XML = {"s3"}
+_REST_JSON = {"lambda", "scheduler"}
 
 _QUERY_NAMESPACES = {
     "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
@@ -128,6 +130,34 @@ def _s3_action(method, path, query):
     return f"S3:{method}"
 
 
+def _scheduler_request(method, path, query, text):
+    """Action and parameters of an EventBridge Scheduler (restJson1) request."""
+    parts = [unquote(p) for p in path.split("/") if p]
+    try:
+        params = json.loads(text) if text.strip() else {}
+    except ValueError:
+        params = {"_raw": text[:2000]}
+    if not isinstance(params, dict):
+        params = {"_body": params}
+    for key, values in query.items():
+        params.setdefault(key[:1].upper() + key[1:], values[0])
+    kind = parts[0] if parts else ""
+    if len(parts) >= 2 and kind in ("schedules", "schedule-groups"):
+        params.setdefault("Name", "/".join(parts[1:]))
+    actions = {
+        ("schedules", True): {"POST": "CreateSchedule", "GET": "GetSchedule",
+                              "PUT": "UpdateSchedule", "DELETE": "DeleteSchedule"},
+        ("schedules", False): {"GET": "ListSchedules"},
+        ("schedule-groups", True): {"POST": "CreateScheduleGroup", "GET": "GetScheduleGroup",
+                                    "DELETE": "DeleteScheduleGroup"},
+        ("schedule-groups", False): {"GET": "ListScheduleGroups"},
+        ("tags", True): {"GET": "ListTagsForResource", "POST": "TagResource",
+                         "DELETE": "UntagResource"},
+    }
+    action = actions.get((kind, len(parts) >= 2), {}).get(method, f"scheduler:{method}")
+    return action, params
+
+
 def parse_request(environ, body):
     """Identify service/region/action/attempt and the key parameters of a request."""
     auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -164,6 +194,11 @@ def parse_request(environ, body):
             service = "elbv2" if params.get("Version") == "2015-12-01" else "elb"
         ids = _instance_ids_from_form(params)
         protocol = "ec2" if service in _EC2_QUERY else "query"
+    elif service in _REST_JSON:
+        query = parse_qs(query_string, keep_blank_values=True)
+        action, params = _scheduler_request(method, environ.get("PATH_INFO", ""), query, text)
+        ids = []
+        protocol = "rest-json"
     else:
         query = parse_qs(query_string, keep_blank_values=True)
         path = environ.get("PATH_INFO", "")
@@ -226,6 +261,16 @@ def error_response(service, protocol, code, message, status=400):
             ("x-amzn-ErrorType", code),
         ]
         return status, headers, json.dumps(payload).encode("utf-8")
+    if protocol == "rest-json" or service in _REST_JSON:
+        headers = [
+            ("Content-Type", "application/json"),
+            ("x-amzn-RequestId", request_id),
+            ("x-amzn-ErrorType", code),
+        ]
+        if service == "lambda":
+            return status, headers, json.dumps({"Type": "User" if status < 500 else "Service",
+                                                "message": message or ""}).encode("utf-8")
+        return status, headers, json.dumps({"Message": message or ""}).encode("utf-8")
     if protocol == "rest-xml" or service in _REST_XML:
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

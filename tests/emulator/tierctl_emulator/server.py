@@ -3,7 +3,8 @@
 Request flow for an AWS call:
   read body -> identify service/action -> finish due EC2/SSM transitions ->
   artificial latency -> injected fault? -> our own handlers (EC2 stop/start,
-  SSM Run Command) -> otherwise moto -> record in the call log.
+  SSM Run Command, EventBridge Scheduler's refusals) -> otherwise moto ->
+  record in the call log.
 """
 
 import argparse
@@ -22,7 +23,8 @@ from werkzeug.serving import make_server
 from . import ec2_filters  # noqa: F401  (patches moto: EC2 filter wildcards and escapes as AWS)
 from . import dynamodb_fast  # noqa: F401  (patches moto: transaction rollback snapshots cost what they touch)
 from . import target_health  # noqa: F401  (patches moto: steerable ELBv2 target health)
-from . import admin, ec2_describe
+from . import asg_realism  # noqa: F401  (patches moto: Auto Scaling transition times, steerable states)
+from . import admin, ec2_describe, lambda_runtime, scheduler_realism
 from .calls import CallLog
 from .ec2_realism import Ec2Realism
 from .faults import FaultRules, SlowRules
@@ -40,6 +42,7 @@ class Emulator:
         self.ec2 = Ec2Realism()
         self.ssm = SsmGuests()
         self.rds = RdsRealism()
+        self.lambda_runtime = lambda_runtime.LambdaRuntime()
         # moto's DynamoDB backend is not thread-safe (concurrent transactions
         # fail with "dictionary changed size during iteration"); AWS is, so
         # DynamoDB calls are serialised here, after any artificial latency.
@@ -52,12 +55,14 @@ class Emulator:
             self.ec2.reset()
             self.ssm.reset()
             self.rds.reset()
+            self.lambda_runtime.reset()
             self.faults.reset()
             self.faults.reset_stats()
             self.slow.reset()
             self.calls.reset()
             from . import target_health
             target_health.reset()
+            asg_realism.reset()
 
     @staticmethod
     def _read_body(environ):
@@ -82,8 +87,14 @@ class Emulator:
             status, headers, out = admin.handle(self, environ["REQUEST_METHOD"], path,
                                                 environ.get("QUERY_STRING", ""), body)
             return self._send(start_response, status, headers, out)
+        if path.startswith(lambda_runtime.RUNTIME_PREFIX):
+            status, headers, out = self.lambda_runtime.handle(
+                environ["REQUEST_METHOD"], path, _headers(environ), body)
+            return self._send(start_response, status, headers, out)
         started = time.time()
         req = parse_request(environ, body)
+        if req.service == "lambda" and lambda_runtime.invoke_path(path):
+            req.action = "Invoke"
         self.ec2.tick()
         self.ssm.tick()
         self.rds.tick()
@@ -107,6 +118,10 @@ class Emulator:
                 response = self.rds.handle(req)
                 if response is None:
                     response = self.rds.annotate(req, self._moto(environ))
+            elif req.action == "Invoke" and req.service == "lambda":
+                response = self.lambda_runtime.invoke(_headers(environ), body)
+            elif req.service == "scheduler":
+                response = scheduler_realism.handle(req)
             if response is None and req.service == "dynamodb":
                 with self.dynamodb_lock:
                     response = self._moto(environ)
@@ -149,6 +164,14 @@ class Emulator:
         return [out]
 
 
+def _headers(environ):
+    """The request's headers, lower-case names."""
+    out = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    if environ.get("CONTENT_TYPE"):
+        out["content-type"] = environ["CONTENT_TYPE"]
+    return out
+
+
 def _with_form_body(environ, params):
     """A copy of `environ` whose form body carries `params` instead."""
     body = urlencode([(k, v) for k, vs in params.items()
@@ -160,6 +183,7 @@ def _with_form_body(environ, params):
 
 def _warm_up():
     """Import the moto services we use now, not on the first (timed) request."""
+    import moto.autoscaling.models  # noqa: F401
     import moto.dynamodb.models  # noqa: F401
     import moto.ec2.models  # noqa: F401
     import moto.elb.models  # noqa: F401
@@ -169,6 +193,7 @@ def _warm_up():
     import moto.s3.models  # noqa: F401
     import moto.sns.models  # noqa: F401
     import moto.ssm.models  # noqa: F401
+    import moto.scheduler.models  # noqa: F401
 
 
 def _write_port_file(path, port):

@@ -15,9 +15,14 @@ pub fn tierctl_in(dir: &Path) -> assert_cmd::Command {
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("TIERCTL_SPECS")
         .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // Schedules' next runs (plan, validate) from a fixed time.
+        .env("TIERCTL_NOW", FIXED_NOW);
     cmd
 }
+
+/// The time every test's `tierctl` takes for now (`TIERCTL_NOW`).
+pub const FIXED_NOW: &str = "2026-12-02T12:00:00Z";
 
 /// A `tierctl` command run from the repository root.
 pub fn tierctl() -> assert_cmd::Command {
