@@ -185,3 +185,15 @@ pub struct AwsError {
     /// A message for people, with a hint where one helps.
     pub message: String,
 }
+
+impl AwsError {
+    /// An error for a call an `Effects` or `Observer` implementation does not make.
+    pub fn unsupported(call: &str, what: &str) -> Self {
+        AwsError {
+            call: call.to_string(),
+            kind: AwsErrorKind::Other,
+            code: None,
+            message: format!("not supported by this implementation ({what})"),
+        }
+    }
+}

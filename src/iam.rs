@@ -428,6 +428,8 @@ pub fn statements(
         );
     }
 
+    out.extend(rds_statements(workloads, p, account, &mut sids));
+
     // Load balancers, for starts: classic ELB re-registration (`reregisterLoadBalancers`,
     // on by default) and ELBv2 target health (`waitHealthy`). Their Describe
     // actions have no resource-level permissions.
@@ -751,6 +753,88 @@ pub fn trust_policy(service: &str, account: Option<&str>) -> Value {
 }
 
 /// `us-west-2` -> `UsWest2`: the letters and digits of a name, words capitalised.
+/// RDS and Aurora, only for workloads with a tier holding `rds` members:
+/// discovery (`tag:GetResources` has no resource-level permissions), the
+/// batched describes on the regions' DB instances and clusters, and the
+/// state changes on those carrying the workload tag. `rds:StopDBInstance`
+/// lists `rds:CreateDBSnapshot` and `rds:AddTagsToResource` as dependent
+/// actions: they are needed only with a snapshot identifier, which tierctl
+/// never passes, so they are not granted.
+fn rds_statements(
+    workloads: &[&Workload],
+    p: &str,
+    account: &str,
+    sids: &mut Sids,
+) -> Vec<Statement> {
+    use crate::spec::MemberKind;
+    let mut out = Vec::new();
+    let mut regions: BTreeSet<&str> = BTreeSet::new();
+    let mut by_tag: BTreeMap<(&str, &str), TagGroup<'_>> = BTreeMap::new();
+    for w in workloads {
+        let tiers: Vec<_> = w
+            .tiers
+            .iter()
+            .filter(|t| t.holds(MemberKind::Rds))
+            .collect();
+        if tiers.is_empty() {
+            continue;
+        }
+        regions.insert(w.region.as_str());
+        let tag = &w.selector.workload_tag;
+        let (values, actions) = by_tag
+            .entry((w.region.as_str(), tag.key.as_str()))
+            .or_default();
+        values.insert(tag.value.as_str());
+        for t in tiers {
+            if t.stop.is_some() {
+                actions.extend(["rds:StopDBInstance", "rds:StopDBCluster"]);
+            }
+            if t.start.is_some() {
+                actions.extend(["rds:StartDBInstance", "rds:StartDBCluster"]);
+            }
+        }
+    }
+    if regions.is_empty() {
+        return out;
+    }
+    let arns = |region: &str| {
+        [
+            format!("arn:{p}:rds:{region}:{account}:db:*"),
+            format!("arn:{p}:rds:{region}:{account}:cluster:*"),
+        ]
+    };
+    out.push(
+        Statement::new("RdsDiscoverByTag", &["tag:GetResources"], ["*".to_string()])
+            .with_condition(json!({"StringEquals": {"aws:RequestedRegion": regions.iter().collect::<Vec<_>>()}}))
+            .used_by(&[Part::Plan, Part::Run]),
+    );
+    out.push(
+        Statement::new(
+            "RdsDescribe",
+            &["rds:DescribeDBClusters", "rds:DescribeDBInstances"],
+            regions.iter().flat_map(|r| arns(r)),
+        )
+        .used_by(&[Part::Plan, Part::Run]),
+    );
+    for ((region, key), (values, actions)) in &by_tag {
+        if actions.is_empty() {
+            continue;
+        }
+        let actions: Vec<&str> = actions.iter().copied().collect();
+        out.push(
+            Statement::new(
+                &sids.unique(&format!("RdsStopStart{}{}", sid_part(region), sid_part(key))),
+                &actions,
+                arns(region),
+            )
+            .with_condition(
+                json!({"StringEquals": {format!("aws:ResourceTag/{key}"): values.iter().collect::<Vec<_>>()}}),
+            ),
+        );
+    }
+    out
+}
+
 /// EC2 Auto Scaling, only for workloads with a tier holding `asg`:
 /// DescribeAutoScalingGroups (no resource-level permissions: `*` in the
 /// regions), and per (region, workload tag key) UpdateAutoScalingGroup and
@@ -1508,6 +1592,71 @@ mod tests {
     }
 
     #[test]
+    fn rds_statements_only_for_rds_tiers_scoped_by_the_workload_tag() {
+        use crate::spec::MemberKind;
+        let s = settings(Part::All);
+        let ec2 = bare("A", "us-west-2", "App", "a");
+        let p = policy(&[&ec2], &tables(Some("us-west-2")), &s);
+        assert!(!p.to_string().contains("rds:"), "{p:#}");
+        assert!(!p.to_string().contains("tag:GetResources"), "{p:#}");
+
+        let mut db = bare("B", "eu-west-1", "App", "b");
+        db.tiers[0].members = vec![MemberKind::Rds];
+        db.tiers[0].start = None;
+        let mut other = bare("C", "eu-west-1", "App", "c");
+        other.tiers[0].members = vec![MemberKind::Ec2, MemberKind::Rds];
+        let p = policy(&[&ec2, &db, &other], &tables(Some("us-west-2")), &s);
+        assert_no_wildcard_action(&p);
+        let change = statement(&p, "RdsStopStartEuWest1App");
+        assert_eq!(
+            change["Action"],
+            json!([
+                "rds:StartDBCluster",
+                "rds:StartDBInstance",
+                "rds:StopDBCluster",
+                "rds:StopDBInstance"
+            ])
+        );
+        assert_eq!(
+            change["Condition"]["StringEquals"]["aws:ResourceTag/App"],
+            json!(["b", "c"])
+        );
+        assert_eq!(
+            change["Resource"],
+            json!([
+                "arn:aws:rds:eu-west-1:123456789012:cluster:*",
+                "arn:aws:rds:eu-west-1:123456789012:db:*"
+            ])
+        );
+        let discover = statement(&p, "RdsDiscoverByTag");
+        assert_eq!(
+            discover["Condition"]["StringEquals"]["aws:RequestedRegion"],
+            json!(["eu-west-1"])
+        );
+        // No snapshot is ever asked for: StopDBInstance's dependent actions are not granted.
+        assert!(!p.to_string().contains("rds:CreateDBSnapshot"));
+        // The plan role reads, never changes.
+        let plan = policy(&[&db], &tables(Some("us-west-2")), &settings(Part::Plan));
+        assert_eq!(
+            actions_of(&plan)
+                .into_iter()
+                .filter(|a| a.starts_with("rds:") || a.starts_with("tag:"))
+                .collect::<Vec<_>>(),
+            [
+                "rds:DescribeDBClusters",
+                "rds:DescribeDBInstances",
+                "tag:GetResources"
+            ]
+        );
+        // Stop only: only the stop actions.
+        let p = policy(&[&db], &tables(Some("us-west-2")), &s);
+        assert_eq!(
+            statement(&p, "RdsStopStartEuWest1App")["Action"],
+            json!(["rds:StopDBCluster", "rds:StopDBInstance"])
+        );
+    }
+
+    #[test]
     fn a_policy_with_every_feature_allows_exactly_the_catalogue() {
         let mut w = crate::spec::example_with_every_field();
         w.disabled = false;
@@ -1518,6 +1667,7 @@ mod tests {
                 s.reregister_load_balancers = true;
             }
         }
+        w.tiers[0].members.push(crate::spec::MemberKind::Rds);
         let mut s = settings(Part::All);
         s.create_topic = true;
         let p = policy(&[&w], &tables(Some("us-west-2")), &s);

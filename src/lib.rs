@@ -9,7 +9,7 @@
 //! workloads/*.yaml --load--> spec::Workload --validate--> diagnostics
 //! DynamoDB items --store--/        |
 //!                                  +--store::diff--> ChangeSet --pipeline::sync--> DynamoDB
-//! EC2 / SSM / ELB --observe--> Observed --plan (pure)--> Plan --(plan --out)--> saved plan
+//! EC2 / RDS / SSM / ELB --observe--> Observed --plan (pure)--> Plan --(plan --out)--> saved plan
 //!                                                         |
 //!                                            execute (Effects) --> RunReport --> report, notify
 //! ```
@@ -36,9 +36,11 @@
 //!   [`store::schedules`]: the workloads' EventBridge Scheduler schedules
 //!   `sync` wants, and their pure diff against the group `tierctl`.
 //! - [`observe`]: what AWS says about the fleet, collected behind the
-//!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`].
+//!   read-only [`observe::collect::Observer`] trait into [`observe::Observed`];
+//!   [`observe::rds`] holds the RDS DB instances and Aurora clusters.
 //! - [`plan`](mod@plan): `plan(&Workload, &Observed, &Intent) -> Plan`: waves,
-//!   tiers, steps with their batches, resizes. Pure and deterministic.
+//!   tiers, steps with their batches, resizes; [`plan::rds`] the steps of
+//!   DB instances and Aurora clusters. Pure and deterministic.
 //! - [`plan::asg`]: what a stop or start does to Auto Scaling groups
 //!   (record the sizes in the group's tag and scale in, or restore them),
 //!   which groups are held, and the instances a group owns.

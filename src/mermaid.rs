@@ -47,6 +47,9 @@ fn tier_label(t: &TierPlan, action: &str) -> String {
         .iter()
         .map(|s| match s {
             Step::Stop { batches } | Step::Start { batches } => batches.iter().map(Vec::len).sum(),
+            Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
+                databases.len()
+            }
             _ => 0,
         })
         .sum();
@@ -54,10 +57,14 @@ fn tier_label(t: &TierPlan, action: &str) -> String {
     if t.synchronous {
         marks.push("waits");
     }
-    if t.steps
-        .iter()
-        .any(|s| matches!(s, Step::WaitHealthy { .. } | Step::WaitGroupsHealthy { .. }))
-    {
+    if t.steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::WaitHealthy { .. }
+                | Step::DatabasesAvailable { .. }
+                | Step::WaitGroupsHealthy { .. }
+        )
+    }) {
         marks.push("health gate");
     }
     if t.steps
@@ -67,11 +74,13 @@ fn tier_label(t: &TierPlan, action: &str) -> String {
         marks.push("override check");
     }
     let mut text = format!("{}: {acted} to {action}", t.name);
-    if !t.unchanged.is_empty() {
-        let _ = write!(text, ", {} unchanged", t.unchanged.len());
+    let unchanged = t.unchanged.len() + t.unchanged_databases.len();
+    if unchanged > 0 {
+        let _ = write!(text, ", {unchanged} unchanged");
     }
-    if !t.held.is_empty() {
-        let _ = write!(text, ", {} held", t.held.len());
+    let held = t.held.len() + t.held_databases.len();
+    if held > 0 {
+        let _ = write!(text, ", {held} held");
     }
     asg_label(t, action, &mut text);
     if !marks.is_empty() {

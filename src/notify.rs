@@ -405,6 +405,7 @@ mod tests {
             old_type: None,
             new_type: None,
             load_balancers: Vec::new(),
+            database: None,
             at_ms: 0,
             member: None,
         }
@@ -685,6 +686,56 @@ mod tests {
         r.workloads[0].halted = true;
         let n = one(&r, &[]).expect("a message");
         insta::assert_snapshot!("stop_mixed", shown(&n));
+    }
+
+    /// DB instances and clusters: named as such, kept running by their tag,
+    /// held back by AWS's refusals, failed at the health gate.
+    #[test]
+    fn databases_are_named_in_the_message() {
+        let db = |id: &str, kind, status, detail: &str| Outcome {
+            database: Some(kind),
+            ..o("db", id, status, detail)
+        };
+        use crate::observe::DatabaseKind::{Cluster, Instance};
+        let mut r = report(
+            "Shop",
+            vec![
+                db(
+                    "audit",
+                    Instance,
+                    Status::Bypassed,
+                    "tag tierctl:keep-running=true: kept running",
+                ),
+                db(
+                    "reports-ro",
+                    Instance,
+                    Status::HeldBack,
+                    "a read replica (of reports): AWS refuses to stop read replicas; not stopped",
+                ),
+                db(
+                    "sales",
+                    Cluster,
+                    Status::Failed,
+                    "health gate: not available within 3s (status starting); later waves are not started",
+                ),
+                o(
+                    "web",
+                    "i-1",
+                    Status::NotAttempted,
+                    "an earlier wave did not complete",
+                ),
+            ],
+        );
+        r.action = Action::Start;
+        r.workloads[0].halted = true;
+        let text = shown(&one(&r, &[]).expect("a message"));
+        for want in [
+            "DB instance audit: tag tierctl:keep-running=true: kept running",
+            "DB instance reports-ro: a read replica (of reports)",
+            "DB cluster sales: health gate: not available within 3s (status starting)",
+        ] {
+            assert!(text.contains(want), "missing `{want}`:\n{text}");
+        }
     }
 
     #[test]

@@ -138,6 +138,15 @@ fn workload_text(
             u.state
         )));
     }
+    for u in &w.unmatched_databases {
+        out.push_str(&p.warn(format!(
+            "  ! {} {} ({}): {}; left alone\n",
+            u.kind.words(),
+            u.database,
+            crate::text::plain(&u.status),
+            u.reason
+        )));
+    }
 }
 
 fn label(id: &str, name: &Option<String>) -> String {
@@ -255,6 +264,32 @@ fn tier_text(
                 )
             }
             Step::Delay { seconds } => format!("then wait {seconds}s before the next wave"),
+            Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
+                format!(
+                    "{action} {} in {}: {}",
+                    plural(databases.len(), "database"),
+                    plural(databases.len(), "call"),
+                    database_list(databases)
+                )
+            }
+            Step::WaitDatabases {
+                status,
+                databases,
+                timeout_seconds,
+            } => format!(
+                "wait until {} {status} (at most {timeout_seconds}s)",
+                match databases.len() {
+                    1 => "it is".to_string(),
+                    n => format!("the {n} databases are"),
+                }
+            ),
+            Step::DatabasesAvailable {
+                databases,
+                timeout_seconds,
+            } => format!(
+                "health gate: wait until {} available (at most {timeout_seconds}s)",
+                database_list(databases)
+            ),
             Step::ScaleGroups { .. } | Step::WaitGroups { .. } | Step::WaitGroupsHealthy { .. } => {
                 asg_step_text(step, action)
             }
@@ -272,12 +307,37 @@ fn tier_text(
             n.reason
         )));
     }
+    for n in &t.unchanged_databases {
+        out.push_str(&p.dim(format!(
+            "      = {} {} ({}): {}\n",
+            n.kind.words(),
+            n.database,
+            crate::text::plain(&n.status),
+            n.reason
+        )));
+    }
+    for n in &t.held_databases {
+        let what = if n.keep_running {
+            "kept running"
+        } else {
+            "held back"
+        };
+        out.push_str(&p.warn(format!(
+            "      ! {} {} ({}) {what}: {}\n",
+            n.kind.words(),
+            n.database,
+            crate::text::plain(&n.status),
+            n.reason
+        )));
+    }
     for n in &t.notes {
         out.push_str(&format!("      note: {n}\n"));
     }
     if t.steps.is_empty()
         && t.unchanged.is_empty()
         && t.held.is_empty()
+        && t.unchanged_databases.is_empty()
+        && t.held_databases.is_empty()
         && t.groups.is_empty()
         && w.observed
     {
@@ -285,8 +345,22 @@ fn tier_text(
     }
 }
 
-/// How an outcome names its member: the instance id, or `group NAME`.
+
+/// `DB instance orders, DB cluster sales (members sales-1, sales-2)`.
+fn database_list(databases: &[crate::plan::DatabaseTarget]) -> String {
+    databases
+        .iter()
+        .map(crate::plan::DatabaseTarget::label)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How an outcome names its member: the instance id, `group NAME`, or
+/// `DB instance orders` / `DB cluster sales`.
 pub fn member_label(o: &Outcome) -> String {
+    if let Some(kind) = o.database {
+        return format!("{} {}", kind.words(), o.instance);
+    }
     match o.member {
         Some(crate::spec::MemberKind::Asg) => format!("group {}", o.instance),
         _ => o.instance.clone(),

@@ -33,6 +33,8 @@ pub enum Resource {
     Schedule,
     /// No resource-level permissions: `*`, limited to the regions.
     Unscoped,
+    /// RDS DB instances and Aurora DB clusters (by workload tag for state changes).
+    Database,
     /// The Lambda runner function itself (it invokes itself to continue a run).
     RunnerFunction,
     /// Auto Scaling groups with the workload tag.
@@ -54,6 +56,9 @@ impl Resource {
             Resource::ScheduleGroup => "schedule group `tierctl`",
             Resource::Schedule => "schedules in group `tierctl`",
             Resource::Unscoped => "`*` (workloads' regions)",
+            Resource::Database => {
+                "DB instances and clusters (state changes: with the workload tag)"
+            }
             Resource::RunnerFunction => "the runner function itself",
             Resource::AutoScalingGroup => "Auto Scaling groups with the workload tag",
         }
@@ -327,6 +332,70 @@ pub const CALLS: &[Call] = &[
         R::Unscoped,
         REGION,
         "run start (waitHealthy)",
+    ),
+    // RDS and Aurora (tiers holding `rds` members).
+    call(
+        "rds",
+        "GetResources",
+        "get_resources",
+        &["tag:GetResources"],
+        R::Unscoped,
+        REGION,
+        "plan, run (rds tiers: discovery)",
+    ),
+    call(
+        "rds",
+        "DescribeDBInstances",
+        "describe_db_instances",
+        &["rds:DescribeDBInstances"],
+        R::Database,
+        &[],
+        "plan, run (rds tiers)",
+    ),
+    call(
+        "rds",
+        "DescribeDBClusters",
+        "describe_db_clusters",
+        &["rds:DescribeDBClusters"],
+        R::Database,
+        &[],
+        "plan, run (rds tiers)",
+    ),
+    call(
+        "rds",
+        "StopDBInstance",
+        "stop_db_instance",
+        &["rds:StopDBInstance"],
+        R::Database,
+        TAG,
+        "run stop (rds tiers)",
+    ),
+    call(
+        "rds",
+        "StartDBInstance",
+        "start_db_instance",
+        &["rds:StartDBInstance"],
+        R::Database,
+        TAG,
+        "run start (rds tiers)",
+    ),
+    call(
+        "rds",
+        "StopDBCluster",
+        "stop_db_cluster",
+        &["rds:StopDBCluster"],
+        R::Database,
+        TAG,
+        "run stop (rds tiers)",
+    ),
+    call(
+        "rds",
+        "StartDBCluster",
+        "start_db_cluster",
+        &["rds:StartDBCluster"],
+        R::Database,
+        TAG,
+        "run start (rds tiers)",
     ),
     call(
         "elb",
@@ -650,7 +719,7 @@ mod tests {
             let code = text.split("#[cfg(test)]").next().unwrap();
             // Joined, whitespace-free: `client\n    .scan()` reads `client.scan(`.
             let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-            for field in ["client.", "classic.", "v2."] {
+            for field in ["client.", "classic.", "v2.", "tagging."] {
                 for (i, _) in flat.match_indices(field) {
                     let before = flat[..i].chars().last();
                     if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
@@ -704,7 +773,8 @@ mod tests {
                         .unwrap_or_default()
                 })
                 .collect();
-            assert_eq!(camel, c.operation, "{m}");
+            // RDS spells `DB` in capitals (`DescribeDBInstances`), the SDK `describe_db_instances`.
+            assert!(camel.eq_ignore_ascii_case(c.operation), "{m}");
             for a in c.actions {
                 assert!(a.contains(':') && !a.contains('*'), "{a}");
             }

@@ -10,6 +10,7 @@ use super::AwsError;
 use super::autoscaling::AutoScaling;
 use super::ec2::Ec2;
 use super::elb::Elb;
+use super::rds::Rds;
 use super::ssm::{OverrideRequest, Ssm};
 use crate::execute::{CheckOutcome, Effects, OverrideCheck};
 use crate::observe::InstanceState;
@@ -21,6 +22,7 @@ pub struct AwsEffects {
     ec2: Mutex<BTreeMap<String, Ec2>>,
     ssm: Mutex<BTreeMap<String, Ssm>>,
     elb: Mutex<BTreeMap<String, Elb>>,
+    rds: Mutex<BTreeMap<String, Rds>>,
     autoscaling: Mutex<BTreeMap<String, AutoScaling>>,
 }
 
@@ -32,6 +34,7 @@ impl AwsEffects {
             ec2: Mutex::new(BTreeMap::new()),
             ssm: Mutex::new(BTreeMap::new()),
             elb: Mutex::new(BTreeMap::new()),
+            rds: Mutex::new(BTreeMap::new()),
             autoscaling: Mutex::new(BTreeMap::new()),
         }
     }
@@ -47,6 +50,13 @@ impl AwsEffects {
         let mut map = self.elb.lock().expect("client cache lock");
         map.entry(region.to_string())
             .or_insert_with(|| Elb::new(&self.config, region))
+            .clone()
+    }
+
+    fn rds(&self, region: &str) -> Rds {
+        let mut map = self.rds.lock().expect("client cache lock");
+        map.entry(region.to_string())
+            .or_insert_with(|| Rds::new(&self.config, region))
             .clone()
     }
 
@@ -180,6 +190,33 @@ impl Effects for AwsEffects {
             .collect()
     }
 
+    async fn stop_database(
+        &self,
+        region: &str,
+        kind: crate::observe::DatabaseKind,
+        id: &str,
+    ) -> Result<(), AwsError> {
+        self.rds(region).stop(kind, id).await
+    }
+
+    async fn start_database(
+        &self,
+        region: &str,
+        kind: crate::observe::DatabaseKind,
+        id: &str,
+    ) -> Result<(), AwsError> {
+        self.rds(region).start(kind, id).await
+    }
+
+    async fn database_statuses(
+        &self,
+        region: &str,
+        kind: crate::observe::DatabaseKind,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        self.rds(region).statuses(kind, ids).await
+    }
+
     async fn set_group_tag(
         &self,
         region: &str,
@@ -269,6 +306,14 @@ impl crate::observe::Observer for AwsEffects {
             m.target_groups = elb.target_group_membership().await?;
         }
         Ok(m)
+    }
+
+    async fn databases(
+        &self,
+        region: &str,
+        selector: &crate::spec::Selector,
+    ) -> Result<crate::observe::ObservedDatabases, AwsError> {
+        self.rds(region).workload_databases(selector).await
     }
 
     async fn groups(

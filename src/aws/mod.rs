@@ -12,6 +12,7 @@ pub mod dynamodb;
 pub mod ec2;
 pub mod effects;
 pub mod elb;
+pub mod rds;
 pub mod lambda;
 pub mod s3;
 pub mod scheduler;

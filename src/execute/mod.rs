@@ -18,6 +18,7 @@
 mod batch;
 pub mod fence;
 pub mod pace;
+mod rds;
 mod tier;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -121,6 +122,39 @@ pub trait Effects: Send + Sync + 'static {
         check: &OverrideCheck,
         ids: &[String],
     ) -> impl Future<Output = BTreeMap<String, CheckOutcome>> + Send;
+    /// `StopDBInstance` / `StopDBCluster` for one DB (RDS has no DryRun:
+    /// never called in a dry run).
+    fn stop_database(
+        &self,
+        region: &str,
+        kind: crate::observe::DatabaseKind,
+        id: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let _ = (region, kind);
+        let id = id.to_string();
+        async move { Err(AwsError::unsupported("rds:StopDBInstance", &id)) }
+    }
+    /// `StartDBInstance` / `StartDBCluster` for one DB.
+    fn start_database(
+        &self,
+        region: &str,
+        kind: crate::observe::DatabaseKind,
+        id: &str,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let _ = (region, kind);
+        let id = id.to_string();
+        async move { Err(AwsError::unsupported("rds:StartDBInstance", &id)) }
+    }
+    /// Current statuses of exactly these DB instances or clusters (absent: not found).
+    fn database_statuses(
+        &self,
+        region: &str,
+        kind: crate::observe::DatabaseKind,
+        ids: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send {
+        let _ = (region, kind, ids);
+        async { Err(AwsError::unsupported("rds:DescribeDBInstances", "")) }
+    }
     /// Auto Scaling: sets one tag on a group (`CreateOrUpdateTags`).
     /// (Doubles without groups need not implement the group calls.)
     fn set_group_tag(
@@ -292,6 +326,10 @@ pub struct Outcome {
     /// Load balancer actions, e.g. `deregistered from classic web`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub load_balancers: Vec<String>,
+    /// Set when the outcome is a DB instance's or an Aurora DB cluster's
+    /// (`instance` then holds its identifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<crate::observe::DatabaseKind>,
     /// Milliseconds from the start of the run to this outcome.
     pub at_ms: u64,
     /// What `instance` names when it is not an EC2 instance (`asg`: an
@@ -431,7 +469,7 @@ pub async fn execute<E: Effects, P: Progress>(
                 };
                 let w = &plan.workloads[index];
                 let err = task_failed(&e);
-                let outcomes = w
+                let mut outcomes: Vec<Outcome> = w
                     .waves
                     .iter()
                     .flat_map(|wave| &wave.tiers)
@@ -441,6 +479,19 @@ pub async fn execute<E: Effects, P: Progress>(
                             .map(|id| failed(&ctx, &w.name, &t.name, &id, &err, "not handled"))
                     })
                     .collect();
+                for t in w.waves.iter().flat_map(|wave| &wave.tiers) {
+                    outcomes.extend(rds::named(t).into_iter().map(|k| Outcome {
+                        error_code: err.code.clone(),
+                        ..rds::outcome(
+                            &ctx,
+                            &w.name,
+                            &t.name,
+                            &k,
+                            Status::Failed,
+                            Some(format!("not handled: {err}")),
+                        )
+                    }));
+                }
                 reports.push((
                     index,
                     WorkloadReport {
@@ -494,10 +545,9 @@ async fn run_workload<E: Effects, P: Progress>(
         // Before the first state-changing call of a wave, the lease is
         // confirmed in the store: a lease removed or taken over is noticed
         // here, not at the next renewal.
-        if wave
-            .tiers
-            .iter()
-            .any(|t| !targets(t).is_empty() || tier::scales_groups(t))
+        if wave.tiers.iter().any(|t| {
+            !targets(t).is_empty() || !rds::targets(t).is_empty() || tier::scales_groups(t)
+        })
             && let Err(why) = ctx.fence.reassert(&w.name).await
         {
             tracing::error!(workload = %w.name, "{why}: no more changes for this workload");
@@ -541,6 +591,16 @@ async fn run_workload<E: Effects, P: Progress>(
                                 "not handled",
                             ));
                         }
+                        for k in rds::named(t) {
+                            report.outcomes.push(rds::outcome(
+                                ctx,
+                                &w.name,
+                                &t.name,
+                                &k,
+                                Status::Failed,
+                                Some(format!("not handled: {err}")),
+                            ));
+                        }
                     }
                 }
             }
@@ -576,6 +636,16 @@ fn not_attempted<E, P>(ctx: &Ctx<E, P>, workload: &str, t: &TierPlan, why: &str)
             )
         })
         .collect();
+    out.extend(rds::named(t).into_iter().map(|k| {
+        rds::outcome(
+            ctx,
+            workload,
+            &t.name,
+            &k,
+            Status::NotAttempted,
+            Some(why.to_string()),
+        )
+    }));
     // The tier's Auto Scaling groups too, as groups.
     out.extend(t.groups.iter().map(|g| Outcome {
         member: Some(crate::spec::MemberKind::Asg),
@@ -633,6 +703,7 @@ fn outcome<E, P>(
         old_type: None,
         new_type: None,
         load_balancers: Vec::new(),
+        database: None,
         at_ms: ctx.now_ms(),
         member: None,
     }

@@ -36,6 +36,8 @@ struct TierRun<'a, E, P> {
     resized: BTreeMap<String, (String, String)>,
     /// Instance -> load balancer actions, for the report.
     lb_actions: BTreeMap<String, Vec<String>>,
+    /// The tier's DB instances and clusters.
+    databases: super::rds::DatabaseRun,
     /// The tier's Auto Scaling groups (see `tier::asg`).
     groups: asg::GroupRun,
 }
@@ -57,6 +59,7 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
         acted: BTreeSet::new(),
         resized: BTreeMap::new(),
         lb_actions: BTreeMap::new(),
+        databases: super::rds::DatabaseRun::new(ctx, workload, t),
         groups: asg::GroupRun::default(),
     };
     run.note_groups();
@@ -66,8 +69,11 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
     for n in &t.held {
         run.note(&n.instance, Status::HeldBack, Some(n.reason.clone()));
     }
-    ctx.progress
-        .tier_started(workload, &t.name, run.pending.len());
+    ctx.progress.tier_started(
+        workload,
+        &t.name,
+        run.pending.len() + run.databases.pending_len(),
+    );
     for step in &t.steps {
         if ctx.cancelled() {
             break;
@@ -107,6 +113,47 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
                     .await
             }
             Step::Delay { seconds } => run.delay(*seconds).await,
+            Step::StopDatabases { .. } | Step::StartDatabases { .. } => {
+                run.databases.act(ctx, workload, region, &t.name).await;
+                Flow::Next
+            }
+            Step::WaitDatabases {
+                status,
+                databases,
+                timeout_seconds,
+            } => {
+                run.databases
+                    .wait(
+                        ctx,
+                        workload,
+                        region,
+                        t,
+                        databases,
+                        status,
+                        *timeout_seconds,
+                        false,
+                    )
+                    .await;
+                Flow::Next
+            }
+            Step::DatabasesAvailable {
+                databases,
+                timeout_seconds,
+            } => {
+                run.databases
+                    .wait(
+                        ctx,
+                        workload,
+                        region,
+                        t,
+                        databases,
+                        "available",
+                        *timeout_seconds,
+                        true,
+                    )
+                    .await;
+                Flow::Next
+            }
             Step::ScaleGroups { groups } => run.scale_groups(groups).await,
             Step::WaitGroups {
                 groups,
@@ -438,7 +485,12 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
     async fn delay(&mut self, seconds: u32) -> Flow {
         let halts = !self.ctx.options.continue_on_error
             && self.outcomes.iter().any(|o| o.status == Status::Failed);
-        if self.dry() || (self.acted.is_empty() && self.groups.acted.is_empty()) || halts {
+        if self.dry()
+            || (self.acted.is_empty()
+                && self.databases.acted.is_empty()
+                && self.groups.acted.is_empty())
+            || halts
+        {
             return Flow::Next;
         }
         self.pause(seconds).await
@@ -447,6 +499,8 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
     /// The outcomes: acted-on instances reached the target (or would have,
     /// in a dry run); instances still pending were not attempted.
     fn finish(mut self) -> Vec<Outcome> {
+        let databases = std::mem::replace(&mut self.databases, super::rds::DatabaseRun::empty());
+        let database_outcomes = databases.finish(self.ctx, self.workload, &self.tier.name);
         let done = match (self.ctx.action, self.dry()) {
             (Action::Stop, false) => Status::Stopped,
             (Action::Start, false) => Status::Started,
@@ -467,6 +521,7 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
         }
         self.finish_groups(done);
         self.outcomes.sort_by(|a, b| a.instance.cmp(&b.instance));
+        self.outcomes.extend(database_outcomes);
         self.outcomes
     }
 }

@@ -5,6 +5,9 @@
 //! One paginated instance read per workload, the instance types a start
 //! with a profile needs (one call per workload), and, for starts, the load
 //! balancer membership once per region. Workloads are read concurrently.
+//! A workload with a tier holding `rds` members also has its DB instances
+//! and Aurora clusters read (one tag query, batched describes), beside
+//! its instances.
 //! Workloads with a tier holding `asg` also read their Auto Scaling groups
 //! (one paginated, tag-filtered call per workload).
 
@@ -15,8 +18,7 @@ use futures_util::future::try_join_all;
 
 use super::{Group, Instance, Observed, ObservedWorkload, TypeInfo};
 use crate::error::AwsError;
-use crate::spec::MemberKind;
-use crate::spec::{Selector, Workload};
+use crate::spec::{MemberKind, Selector, Workload};
 
 /// Where instances are load balanced, read once per region.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,6 +59,16 @@ pub trait Observer: Send + Sync {
         region: &str,
         wanted: Wanted,
     ) -> impl Future<Output = Result<Membership, AwsError>> + Send;
+    /// Every RDS DB instance and Aurora DB cluster carrying the workload tag
+    /// (asked only for workloads with a tier holding `rds` members).
+    fn databases(
+        &self,
+        region: &str,
+        selector: &Selector,
+    ) -> impl Future<Output = Result<super::ObservedDatabases, AwsError>> + Send {
+        let _ = (region, selector);
+        async { Ok(super::ObservedDatabases::default()) }
+    }
     /// Every Auto Scaling group carrying the workload tag, sorted by name.
     /// (A double that has no groups need not implement it.)
     fn groups(
@@ -98,12 +110,27 @@ async fn workload<O: Observer>(
     w: &Workload,
     purpose: Purpose<'_>,
 ) -> Result<(String, ObservedWorkload), AwsError> {
-    let instances = observer.instances(&w.region, &w.selector).await?;
+    // DB instances and clusters only for a tier holding `rds` members,
+    // read beside the instances.
+    let wants_databases = w.tiers.iter().any(|t| t.holds(MemberKind::Rds));
+    let (instances, databases) =
+        futures_util::future::try_join(observer.instances(&w.region, &w.selector), async {
+            if wants_databases {
+                observer.databases(&w.region, &w.selector).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .await?;
     let mut observed = ObservedWorkload {
         region: w.region.clone(),
         instances,
         ..ObservedWorkload::default()
     };
+    if let Some(found) = databases {
+        observed.databases = found.databases;
+        observed.databases_read_at = Some(found.read_at);
+    }
     let targets = target_types(w, purpose);
     if !targets.is_empty() {
         let types: BTreeSet<String> = observed

@@ -3,12 +3,14 @@
 //! loaded (`--save-observed`, `--observed`) to reproduce a plan offline.
 
 pub mod collect;
+pub mod rds;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 pub use collect::{Membership, Observer, Purpose, Wanted, collect};
+pub use rds::{Database, DatabaseKind, ObservedDatabases};
 
 /// Version of the observed-state file format.
 pub const OBSERVED_VERSION: u32 = 1;
@@ -166,6 +168,13 @@ pub struct ObservedWorkload {
     /// Whether `instance_types` was read (so a missing type means "does not exist").
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub types_read: bool,
+    /// RDS DB instances and Aurora DB clusters carrying the workload tag,
+    /// sorted by kind and id (read only when a tier holds `rds` members).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<Database>,
+    /// When the databases were read (RFC 3339 UTC), when they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub databases_read_at: Option<String>,
     /// Auto Scaling groups carrying the workload tag, sorted by name (read
     /// only for workloads with a tier holding `asg`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -113,6 +113,23 @@ pub fn check_overlap(observed: &Observed) -> Result<(), PipelineError> {
             }
         }
     }
+    check_database_overlap(observed)
+}
+
+/// Refuses an observed state in which one DB instance or cluster belongs to two workloads.
+fn check_database_overlap(observed: &Observed) -> Result<(), PipelineError> {
+    let mut owner: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for (name, w) in &observed.workloads {
+        for d in w.databases.iter().filter(|d| d.status != "deleting") {
+            if let Some(first) = owner.insert(d.label(), name.as_str()) {
+                return Err(PipelineError::Overlap {
+                    instance: d.label(),
+                    first: first.to_string(),
+                    second: name.clone(),
+                });
+            }
+        }
+    }
     Ok(())
 }
 
@@ -185,4 +202,48 @@ pub async fn plan(session: &Session, req: PlanRequest) -> Result<Planned, Pipeli
         plan,
         config_diff,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{Database, DatabaseKind, ObservedWorkload};
+
+    #[test]
+    fn one_db_in_two_workloads_is_refused() {
+        let db = |id: &str| Database {
+            kind: DatabaseKind::Cluster,
+            id: id.into(),
+            tier: Some("db".into()),
+            status: "available".into(),
+            engine: "aurora-mysql".into(),
+            cluster: None,
+            members: Vec::new(),
+            replica_of: None,
+            replicas: Vec::new(),
+            multi_az: false,
+            global_cluster: None,
+            automatic_restart_time: None,
+            keep_running: None,
+            tags_unread: false,
+        };
+        let mut o = Observed::default();
+        for (name, id) in [("A", "sales"), ("B", "other")] {
+            o.workloads.insert(
+                name.into(),
+                ObservedWorkload {
+                    databases: vec![db(id)],
+                    ..ObservedWorkload::default()
+                },
+            );
+        }
+        assert!(check_overlap(&o).is_ok());
+        o.workloads
+            .get_mut("B")
+            .unwrap()
+            .databases
+            .push(db("sales"));
+        let err = check_overlap(&o).unwrap_err().to_string();
+        assert!(err.contains("DB cluster sales"), "{err}");
+    }
 }

@@ -352,7 +352,7 @@ type Executed = (
     BTreeMap<String, Refused>,
 );
 
-/// The instances each workload's plan changes (stop, start, resize).
+/// The instances (and DB instances and clusters) each workload's plan changes (stop, start, resize).
 fn acted_instances(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
     plan.workloads
         .iter()
@@ -369,6 +369,17 @@ fn acted_instances(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
                     crate::plan::Step::Resize { resizes } => {
                         resizes.iter().map(|r| r.instance.clone()).collect()
                     }
+                    // DBs are claimed as `db-instance/ID` / `db-cluster/ID`.
+                    crate::plan::Step::StopDatabases { databases }
+                    | crate::plan::Step::StartDatabases { databases } => databases
+                        .iter()
+                        .map(|d| match d.kind {
+                            crate::observe::DatabaseKind::Instance => {
+                                format!("db-instance/{}", d.id)
+                            }
+                            crate::observe::DatabaseKind::Cluster => format!("db-cluster/{}", d.id),
+                        })
+                        .collect(),
                     _ => Vec::new(),
                 })
                 .collect();

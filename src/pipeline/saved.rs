@@ -330,6 +330,7 @@ pub fn fleet_changes(then: &Observed, now: &Observed) -> Vec<String> {
                 ));
             }
         }
+        database_changes(name, a, b, &mut out);
         if a.instance_types != b.instance_types {
             out.push(format!(
                 "workload {name}: the instance types involved describe differently"
@@ -387,6 +388,48 @@ fn group_changes(name: &str, a: &ObservedWorkload, b: &ObservedWorkload) -> Vec<
     out
 }
 
+/// The differences between two observations of a workload's DB instances
+/// and clusters that can change a plan (the automatic restart time only
+/// annotates it).
+fn database_changes(name: &str, a: &ObservedWorkload, b: &ObservedWorkload, out: &mut Vec<String>) {
+    use crate::observe::Database;
+    let by_key =
+        |w: &ObservedWorkload| -> BTreeMap<(crate::observe::DatabaseKind, String), Database> {
+            w.databases
+                .iter()
+                .map(|d| {
+                    let view = Database {
+                        automatic_restart_time: None,
+                        ..d.clone()
+                    };
+                    ((d.kind, d.id.clone()), view)
+                })
+                .collect()
+        };
+    let (da, db) = (by_key(a), by_key(b));
+    for (k, x) in &da {
+        match db.get(k) {
+            None => out.push(format!("workload {name}: {} is no longer found", x.label())),
+            Some(y) if x.status != y.status => out.push(format!(
+                "workload {name}: {}: status {} -> {}",
+                x.label(),
+                x.status,
+                y.status
+            )),
+            Some(y) if x != y => out.push(format!(
+                "workload {name}: {}: tier, tags, membership or replicas changed",
+                x.label()
+            )),
+            Some(_) => {}
+        }
+    }
+    for (k, y) in &db {
+        if !da.contains_key(k) {
+            out.push(format!("workload {name}: {} appeared", y.label()));
+        }
+    }
+}
+
 fn instance_diff(x: &Instance, y: &Instance) -> String {
     let mut parts = Vec::new();
     if x.state != y.state {
@@ -420,6 +463,65 @@ pub fn write(path: &PathBuf, saved: &SavedPlan) -> Result<(), PipelineError> {
         path: path.clone(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{Database, DatabaseKind};
+
+    fn with(status: &str, restart: Option<&str>) -> Observed {
+        let mut o = Observed::default();
+        o.workloads.insert(
+            "Shop".into(),
+            ObservedWorkload {
+                region: "us-west-2".into(),
+                databases: vec![Database {
+                    kind: DatabaseKind::Cluster,
+                    id: "sales".into(),
+                    tier: Some("db".into()),
+                    status: status.into(),
+                    engine: "aurora-postgresql".into(),
+                    cluster: None,
+                    members: vec!["sales-1".into()],
+                    replica_of: None,
+                    replicas: Vec::new(),
+                    multi_az: false,
+                    global_cluster: None,
+                    automatic_restart_time: restart.map(str::to_string),
+                    keep_running: None,
+                    tags_unread: false,
+                }],
+                databases_read_at: Some("2026-12-02T16:00:00Z".into()),
+                ..ObservedWorkload::default()
+            },
+        );
+        o
+    }
+
+    #[test]
+    fn a_database_that_changed_status_makes_a_saved_plan_stale() {
+        let then = with("available", None);
+        assert!(fleet_changes(&then, &with("available", None)).is_empty());
+        assert_eq!(
+            fleet_changes(&then, &with("stopped", Some("2026-12-09T16:00:00Z"))),
+            ["workload Shop: DB cluster sales: status available -> stopped"]
+        );
+        let mut gone = then.clone();
+        gone.workloads.get_mut("Shop").unwrap().databases.clear();
+        assert_eq!(
+            fleet_changes(&then, &gone),
+            ["workload Shop: DB cluster sales is no longer found"]
+        );
+        // The restart time only annotates a stopped DB.
+        assert!(
+            fleet_changes(
+                &with("stopped", Some("2026-12-09T16:00:00Z")),
+                &with("stopped", Some("2026-12-10T16:00:00Z"))
+            )
+            .is_empty()
+        );
+    }
 }
 
 #[cfg(test)]

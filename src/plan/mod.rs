@@ -7,6 +7,7 @@
 //! in the target state become explicit no-ops, so planning again after a
 //! successful run yields nothing to do.
 
+pub mod rds;
 pub mod asg;
 pub mod resize;
 
@@ -15,7 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::observe::{Instance, InstanceState, ObservedWorkload};
-use crate::spec::{GuestOs, StartAction, StopAction, Tier, Workload};
+use crate::spec::{GuestOs, MemberKind, StartAction, StopAction, Tier, Workload};
+pub use rds::{DatabaseNote, DatabaseTarget};
 
 /// Version of the plan's JSON form; bumped on incompatible change.
 pub const PLAN_VERSION: u32 = 1;
@@ -133,6 +135,9 @@ pub struct WorkloadPlan {
     /// Instances with the workload tag that belong to no tier of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched: Vec<Unmatched>,
+    /// DB instances and clusters with the workload tag that belong to no tier of the spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_databases: Vec<DatabaseNote>,
     /// Auto Scaling groups with the workload tag that no tier holding `asg` claims.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmatched_groups: Vec<String>,
@@ -167,6 +172,12 @@ pub struct TierPlan {
     /// Remarks (no profile for this tier, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// DB instances and clusters left alone: already (or becoming) what was asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchanged_databases: Vec<DatabaseNote>,
+    /// DB instances and clusters deliberately not acted on, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_databases: Vec<DatabaseNote>,
     /// The tier's Auto Scaling groups and what the plan does with each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<asg::GroupNote>,
@@ -257,6 +268,37 @@ pub enum Step {
     Delay {
         /// Seconds.
         seconds: u32,
+    },
+    /// `StopDBInstance` / `StopDBCluster`, one call per DB, concurrently (bounded).
+    #[serde(rename_all = "camelCase")]
+    StopDatabases {
+        /// DB instances and clusters.
+        databases: Vec<DatabaseTarget>,
+    },
+    /// `StartDBInstance` / `StartDBCluster`, one call per DB, concurrently (bounded).
+    #[serde(rename_all = "camelCase")]
+    StartDatabases {
+        /// DB instances and clusters.
+        databases: Vec<DatabaseTarget>,
+    },
+    /// Wait until exactly these DB instances and clusters have `status`
+    /// (`stopped` / `available`).
+    #[serde(rename_all = "camelCase")]
+    WaitDatabases {
+        /// Target status.
+        status: String,
+        /// Which databases.
+        databases: Vec<DatabaseTarget>,
+        /// Give up after.
+        timeout_seconds: u32,
+    },
+    /// The health gate of DB instances and clusters: status `available`.
+    #[serde(rename_all = "camelCase")]
+    DatabasesAvailable {
+        /// Which databases.
+        databases: Vec<DatabaseTarget>,
+        /// Give up after (`healthTimeoutSeconds`).
+        timeout_seconds: u32,
     },
     /// Auto Scaling groups: at a stop, record the sizes in the group's tag
     /// (`CreateOrUpdateTags`), then set min and desired to 0
@@ -397,6 +439,7 @@ pub fn plan_workload(
         observed: observed.is_some(),
         waves: Vec::new(),
         unmatched: Vec::new(),
+        unmatched_databases: Vec::new(),
         unmatched_groups: Vec::new(),
     };
     if w.disabled {
@@ -429,6 +472,8 @@ pub fn plan_workload(
     }
 
     plan.unmatched.sort_by(|a, b| a.instance.cmp(&b.instance));
+    let (mut dbs_by_tier, unmatched_databases) = rds::by_tier(&known, observed);
+    plan.unmatched_databases = unmatched_databases;
 
     let mut waves: BTreeMap<u32, Vec<TierPlan>> = BTreeMap::new();
     for tier in &w.tiers {
@@ -440,7 +485,8 @@ pub fn plan_workload(
         };
         let mut instances = by_tier.remove(tier.name.as_str()).unwrap_or_default();
         instances.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut tp = plan_tier(w, tier, part, observed, &instances, intent);
+        let dbs = dbs_by_tier.remove(&tier.name).unwrap_or_default();
+        let mut tp = plan_tier(w, tier, part, observed, &instances, &dbs, intent);
         groups.plan_tier(tier, part, observed.is_none(), intent, &mut tp);
         waves.entry(part.sequence()).or_default().push(tp);
     }
@@ -594,6 +640,7 @@ fn plan_tier(
     part: Part<'_>,
     observed_workload: Option<&ObservedWorkload>,
     instances: &[&Instance],
+    databases: &[&crate::observe::Database],
     intent: &Intent,
 ) -> TierPlan {
     let mut tp = TierPlan {
@@ -603,6 +650,20 @@ fn plan_tier(
         unchanged: Vec::new(),
         held: Vec::new(),
         notes: Vec::new(),
+        unchanged_databases: Vec::new(),
+        held_databases: Vec::new(),
+    };
+    let holds_ec2 = tier.holds(MemberKind::Ec2);
+    let instances: &[&Instance] = if holds_ec2 {
+        instances
+    } else {
+        for i in instances {
+            tp.held.push(note(
+                i,
+                "the tier does not hold ec2 members (`members` lacks `ec2`): not acted on",
+            ));
+        }
+        &[]
         groups: Vec::new(),
     };
     let (instances, held_apart) = asg::GroupsByTier::apart(tier, instances);
@@ -611,7 +672,7 @@ fn plan_tier(
     let mut acting = sort_instances(
         instances,
         intent.action,
-        observed_workload.is_none(),
+        observed_workload.is_none() && holds_ec2,
         &mut tp,
     );
     // Steps after the start (and its wait): load balancer registration, health gate.
@@ -633,7 +694,9 @@ fn plan_tier(
         });
     }
     tp.steps.append(&mut post_start);
-    if acting.acts() && part.delay() > 0 {
+    let databases_act =
+        rds::plan_databases(tier, part, observed_workload, databases, intent, &mut tp);
+    if (acting.acts() || databases_act) && part.delay() > 0 {
         tp.steps.push(Step::Delay {
             seconds: part.delay(),
         });
@@ -853,9 +916,10 @@ impl WorkloadPlan {
             skipped: usize::from(self.skipped.is_some()),
             ..Summary::default()
         };
+        s.unmatched += self.unmatched_databases.len();
         for t in self.waves.iter().flat_map(|w| &w.tiers) {
-            s.unchanged += t.unchanged.len();
-            s.held += t.held.len();
+            s.unchanged += t.unchanged.len() + t.unchanged_databases.len();
+            s.held += t.held.len() + t.held_databases.len();
             s.groups_held += t
                 .groups
                 .iter()
@@ -868,6 +932,9 @@ impl WorkloadPlan {
                     }
                     Step::Resize { resizes } => s.resize += resizes.len(),
                     Step::OverrideCheck { instances, .. } => s.override_checks += instances.len(),
+                    Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
+                        s.act += databases.len();
+                    }
                     Step::ScaleGroups { groups } => s.groups += groups.len(),
                     _ => {}
                 }
@@ -884,6 +951,9 @@ impl WorkloadPlan {
                     !self.observed || batches.iter().any(|b| !b.is_empty())
                 }
                 Step::Resize { resizes } => !resizes.is_empty(),
+                Step::StopDatabases { databases } | Step::StartDatabases { databases } => {
+                    !databases.is_empty()
+                }
                 Step::ScaleGroups { groups } => !groups.is_empty(),
                 _ => false,
             })

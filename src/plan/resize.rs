@@ -98,6 +98,7 @@ mod tests {
             ]
             .into(),
             types_read: true,
+            ..ObservedWorkload::default()
             groups: Vec::new(),
         }
     }

@@ -30,6 +30,7 @@ fn iam_actions(call: &Value) -> Vec<String> {
     let action = call["action"].as_str().unwrap();
     let prefix = match service {
         "elb" | "elbv2" => "elasticloadbalancing",
+        "tagging" => "tag",
         other => other,
     };
     if (prefix, action) == ("dynamodb", "TransactWriteItems") {
@@ -90,6 +91,10 @@ fn copy_of_the_examples(dir: &Path, every_feature: bool) {
         let mut w = w.clone();
         w.scale_instance_delay_seconds = 0;
         for t in &mut w.tiers {
+            // Every feature: the tiers also hold RDS DB instances and Aurora clusters.
+            if every_feature && !t.holds(tierctl::spec::MemberKind::Rds) {
+                t.members.push(tierctl::spec::MemberKind::Rds);
+            }
             if let Some(s) = &mut t.stop {
                 s.delay_seconds = 0;
             }

@@ -16,6 +16,7 @@ mod notify;
 mod outputs;
 mod ownership;
 mod plan;
+mod rds;
 mod reshape;
 mod run;
 mod runner;

@@ -48,6 +48,16 @@ def _route(em, method, route, query, data):
     match = re.fullmatch(r"instances/([^/]+)/transition", route)
     if match and method in ("PUT", "POST"):
         return _reply(200, em.ec2.set_instance(match.group(1), data))
+    if route == "rds/config" and method in ("POST", "PUT"):
+        return _reply(200, em.rds.configure(data))
+    if route == "rds/seed" and method == "POST":
+        return _reply(200, em.rds.seed(data))
+    match = re.fullmatch(r"rds/databases/([^/]+)/automatic-restart", route)
+    if match and method == "POST":
+        return _reply(200, em.rds.automatic_restart(match.group(1), data))
+    match = re.fullmatch(r"rds/databases/([^/]+)/transition", route)
+    if match and method in ("PUT", "POST"):
+        return _reply(200, em.rds.set_database(match.group(1), data))
     match = re.fullmatch(r"guests/([^/]+)", route)
     if match and method in ("PUT", "POST"):
         return _reply(200, em.ssm.put_guest(match.group(1), data))

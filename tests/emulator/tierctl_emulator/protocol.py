@@ -31,6 +31,7 @@ _QUERY_NAMESPACES = {
     "elb": "http://elasticloadbalancing.amazonaws.com/doc/2012-06-01/",
     "elbv2": "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "rds": "http://rds.amazonaws.com/doc/2014-10-31/",
 }
 _JSON_TYPE_PREFIX = {"dynamodb": "com.amazonaws.dynamodb.v20120810#"}
 

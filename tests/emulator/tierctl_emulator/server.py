@@ -29,6 +29,7 @@ from .calls import CallLog
 from .ec2_realism import Ec2Realism
 from .faults import FaultRules, SlowRules
 from .protocol import error_code_from_response, error_for, parse_request
+from .rds_realism import RdsRealism
 from .ssm_guest import SsmGuests
 
 
@@ -40,6 +41,7 @@ class Emulator:
         self.slow = SlowRules()
         self.ec2 = Ec2Realism()
         self.ssm = SsmGuests()
+        self.rds = RdsRealism()
         self.lambda_runtime = lambda_runtime.LambdaRuntime()
         # moto's DynamoDB backend is not thread-safe (concurrent transactions
         # fail with "dictionary changed size during iteration"); AWS is, so
@@ -48,10 +50,11 @@ class Emulator:
 
     def reset(self):
         from moto.moto_api._internal.models import moto_api_backend
-        with self.ec2.lock, self.ssm.lock:
+        with self.ec2.lock, self.ssm.lock, self.rds.lock:
             moto_api_backend.reset()
             self.ec2.reset()
             self.ssm.reset()
+            self.rds.reset()
             self.lambda_runtime.reset()
             self.faults.reset()
             self.faults.reset_stats()
@@ -94,6 +97,7 @@ class Emulator:
             req.action = "Invoke"
         self.ec2.tick()
         self.ssm.tick()
+        self.rds.tick()
         delay = self.slow.delay_seconds(req)
         if delay:
             time.sleep(delay)
@@ -110,6 +114,10 @@ class Emulator:
                     fast=self.ec2.fast_describe)
             elif req.service == "ssm":
                 response = self.ssm.handle(req)
+            elif req.service == "rds":
+                response = self.rds.handle(req)
+                if response is None:
+                    response = self.rds.annotate(req, self._moto(environ))
             elif req.action == "Invoke" and req.service == "lambda":
                 response = self.lambda_runtime.invoke(_headers(environ), body)
             elif req.service == "scheduler":
@@ -180,6 +188,8 @@ def _warm_up():
     import moto.ec2.models  # noqa: F401
     import moto.elb.models  # noqa: F401
     import moto.elbv2.models  # noqa: F401
+    import moto.rds.models  # noqa: F401
+    import moto.resourcegroupstaggingapi.models  # noqa: F401
     import moto.s3.models  # noqa: F401
     import moto.sns.models  # noqa: F401
     import moto.ssm.models  # noqa: F401
