@@ -345,7 +345,6 @@ fn tier_text(
     }
 }
 
-
 /// `DB instance orders, DB cluster sales (members sales-1, sales-2)`.
 fn database_list(databases: &[crate::plan::DatabaseTarget]) -> String {
     databases

@@ -333,7 +333,8 @@ pub struct Outcome {
     /// Milliseconds from the start of the run to this outcome.
     pub at_ms: u64,
     /// What `instance` names when it is not an EC2 instance (`asg`: an
-    /// Auto Scaling group, by name); absent for EC2 instances.
+    /// Auto Scaling group, by name; `rds`: a DB instance or Aurora cluster,
+    /// by identifier, `database` saying which); absent for EC2 instances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member: Option<crate::spec::MemberKind>,
 }
@@ -547,8 +548,7 @@ async fn run_workload<E: Effects, P: Progress>(
         // here, not at the next renewal.
         if wave.tiers.iter().any(|t| {
             !targets(t).is_empty() || !rds::targets(t).is_empty() || tier::scales_groups(t)
-        })
-            && let Err(why) = ctx.fence.reassert(&w.name).await
+        }) && let Err(why) = ctx.fence.reassert(&w.name).await
         {
             tracing::error!(workload = %w.name, "{why}: no more changes for this workload");
             let why = format!("not attempted: {why}");

@@ -64,6 +64,7 @@ pub(super) fn outcome<E, P>(
 ) -> Outcome {
     Outcome {
         database: Some(k.0),
+        member: Some(crate::spec::MemberKind::Rds),
         ..super::outcome(ctx, workload, tier, &k.1, status, detail)
     }
 }
@@ -501,6 +502,7 @@ mod tests {
         let o = ObservedWorkload {
             region: w.region.clone(),
             instances: vec![crate::observe::Instance {
+                group: None,
                 id: "i-web".into(),
                 tier: Some("web".into()),
                 state: if action == Action::Stop {

@@ -7,8 +7,8 @@
 //! in the target state become explicit no-ops, so planning again after a
 //! successful run yields nothing to do.
 
-pub mod rds;
 pub mod asg;
+pub mod rds;
 pub mod resize;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -652,20 +652,9 @@ fn plan_tier(
         notes: Vec::new(),
         unchanged_databases: Vec::new(),
         held_databases: Vec::new(),
-    };
-    let holds_ec2 = tier.holds(MemberKind::Ec2);
-    let instances: &[&Instance] = if holds_ec2 {
-        instances
-    } else {
-        for i in instances {
-            tp.held.push(note(
-                i,
-                "the tier does not hold ec2 members (`members` lacks `ec2`): not acted on",
-            ));
-        }
-        &[]
         groups: Vec::new(),
     };
+    let holds_ec2 = tier.holds(MemberKind::Ec2);
     let (instances, held_apart) = asg::GroupsByTier::apart(tier, instances);
     let instances = instances.as_slice();
     tp.held.extend(held_apart);

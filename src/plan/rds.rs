@@ -686,6 +686,7 @@ mod tests {
         let o = ObservedWorkload {
             region: "us-west-2".into(),
             instances: vec![crate::observe::Instance {
+                group: None,
                 id: "i-1".into(),
                 tier: Some("db".into()),
                 state: InstanceState::Running,
@@ -712,7 +713,11 @@ mod tests {
         let p = plan_workload(&w, Some(&o), &Intent::new(Action::Stop)).unwrap();
         let t = tier_of(&p);
         assert!(t.steps.is_empty(), "{:?}", t.steps);
-        assert!(t.held[0].reason.contains("does not hold ec2 members"));
+        assert!(
+            t.held[0].reason.contains("does not hold `ec2` members"),
+            "{}",
+            t.held[0].reason
+        );
     }
 
     #[test]

@@ -99,7 +99,6 @@ mod tests {
             .into(),
             types_read: true,
             ..ObservedWorkload::default()
-            groups: Vec::new(),
         }
     }
 
