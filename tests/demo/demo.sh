@@ -174,6 +174,26 @@ kill "$runner_pid" 2>/dev/null || true; wait "$runner_pid" 2>/dev/null || true; 
 awk -v a="$runner_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "runner step: %.1f s\n", b - a }' >&2
 
 
+# Schedules (tests/demo/scheduled): a spec with a Berlin schedule. `sync`
+# writes one EventBridge Scheduler schedule per action in the group `tierctl`,
+# with the time zone set (AWS handles daylight saving time) and the Lambda
+# runner as target; a second sync writes nothing. `plan` shows the next runs
+# in Berlin time and in UTC, across the next daylight saving change.
+SPECS=tests/demo/scheduled
+runner_arn=arn:aws:lambda:us-west-2:123456789012:function:tierctl-runner
+role_arn=arn:aws:iam::123456789012:role/tierctl-scheduler
+run --specs "$SPECS" sync --runner-arn "$runner_arn" --scheduler-role-arn "$role_arn"
+run --specs "$SPECS" sync --check --runner-arn "$runner_arn" --scheduler-role-arn "$role_arn"
+"$PY" - <<'PY'
+import boto3, sys
+s = boto3.client("scheduler", region_name="us-west-2")
+for name in ("Nightly-stop", "Nightly-start"):
+    d = s.get_schedule(GroupName="tierctl", Name=name)
+    print(f"schedule {name}: {d['ScheduleExpression']} in {d['ScheduleExpressionTimezone']}, "
+          f"target {d['Target']['Arn'].split(':')[-1]}, input {d['Target']['Input']}", file=sys.stderr)
+PY
+expect 0 plan stop Nightly --offline
+
 # RDS and Aurora: a db tier of DB instances and an Aurora cluster (tests/demo/rds).
 # Aurora members go with their cluster; the read replica is held back (AWS
 # refuses to stop it, and its source), so the stop exits 3. RDS transitions take 500 ms.
