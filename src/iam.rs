@@ -447,9 +447,9 @@ pub fn statements(
     }
     if !classic_regions.is_empty() || !v2_regions.is_empty() {
         let mut actions = Vec::new();
-        if !classic_regions.is_empty() {
-            actions.push("elasticloadbalancing:DescribeLoadBalancers");
-        }
+        // Classic membership is read for re-registration and for the health
+        // gate (`InService` in the classic load balancers that hold a tier).
+        actions.push("elasticloadbalancing:DescribeLoadBalancers");
         if !v2_regions.is_empty() {
             actions.extend([
                 "elasticloadbalancing:DescribeTargetGroups",
@@ -461,6 +461,29 @@ pub fn statements(
             Statement::new("ElbDescribe", &actions, ["*".to_string()])
                 .with_condition(in_regions(&both))
                 .used_by(&[Part::Plan, Part::Run]),
+        );
+    }
+    // The health gate (`InService` in classic load balancers) of instances and groups.
+    let gated: BTreeSet<&str> = workloads
+        .iter()
+        .filter(|w| {
+            w.tiers
+                .iter()
+                .any(|t| t.start.as_ref().is_some_and(|s| s.wait_healthy))
+        })
+        .map(|w| w.region.as_str())
+        .collect();
+    if !gated.is_empty() {
+        out.push(
+            Statement::new(
+                "ElbClassicHealth",
+                &["elasticloadbalancing:DescribeInstanceHealth"],
+                ["*".to_string()],
+            )
+            .with_condition(
+                json!({"StringEquals": {"aws:RequestedRegion": gated.iter().collect::<Vec<_>>()}}),
+            )
+            .used_by(&[Part::Run]),
         );
     }
     if !classic_regions.is_empty() {
@@ -893,28 +916,6 @@ fn asg_statements(
         )
         .used_by(&[Part::Plan, Part::Run]),
     );
-    // The health gate of groups behind classic load balancers.
-    let gated: BTreeSet<&str> = workloads
-        .iter()
-        .filter(|w| {
-            w.tiers.iter().any(|t| {
-                t.holds(MemberKind::Asg) && t.start.as_ref().is_some_and(|s| s.wait_healthy)
-            })
-        })
-        .map(|w| w.region.as_str())
-        .collect();
-    if !gated.is_empty() {
-        out.push(
-            Statement::new(
-                "AutoScalingClassicHealth",
-                &["elasticloadbalancing:DescribeInstanceHealth"],
-                ["*".to_string()],
-            )
-            .with_condition(
-                json!({"StringEquals": {"aws:RequestedRegion": gated.iter().collect::<Vec<_>>()}}),
-            ),
-        );
-    }
     for ((region, key), (values, actions)) in &by_tag {
         let groups = format!(
             "arn:{p}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*"
@@ -1265,12 +1266,22 @@ mod tests {
         );
 
         let p = policy(&[&healthy], &tables(None), &settings(Part::Run));
+        // The gate checks target groups and classic load balancers (`InService`).
         assert_eq!(
             statement(&p, "ElbDescribe")["Action"],
             json!([
+                "elasticloadbalancing:DescribeLoadBalancers",
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeTargetHealth"
             ])
+        );
+        assert_eq!(
+            statement(&p, "ElbClassicHealth")["Action"],
+            json!(["elasticloadbalancing:DescribeInstanceHealth"])
+        );
+        assert_eq!(
+            statement(&p, "ElbClassicHealth")["Condition"],
+            json!({"StringEquals": {"aws:RequestedRegion": ["eu-west-1"]}})
         );
         assert_eq!(
             statement(&p, "ElbDescribe")["Condition"],

@@ -248,12 +248,19 @@ fn tier_text(
                 target_groups,
                 instances,
                 timeout_seconds,
+                classic_load_balancers,
             } => {
-                let groups = if target_groups.is_empty() {
+                let mut groups = if target_groups.is_empty() {
                     String::new()
                 } else {
                     format!(" in {}", lb_list(target_groups))
                 };
+                if !classic_load_balancers.is_empty() {
+                    groups.push_str(&format!(
+                        ", InService in classic load balancers {}",
+                        lb_list(classic_load_balancers)
+                    ));
+                }
                 format!(
                     "wait until {} healthy{groups} and pass EC2 status checks (at most {timeout_seconds}s)",
                     if w.observed {

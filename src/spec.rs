@@ -260,8 +260,10 @@ pub struct StartAction {
     /// (tierctl only, default true; stored as `TierStart.TierctlReregisterLoadBalancers`).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub reregister_load_balancers: bool,
-    /// Before the next wave, wait until the tier's instances are healthy in every ELBv2
-    /// target group that holds them and pass EC2 status checks
+    /// The tier's health gate: before the next wave, wait until its members are healthy:
+    /// EC2 instances pass status checks, are healthy in every ELBv2 target group and
+    /// `InService` in every classic load balancer that holds them; RDS/Aurora members are
+    /// `available`; Auto Scaling groups have InService = desired
     /// (tierctl only, default false; `TierStart.TierctlWaitHealthy`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub wait_healthy: bool,

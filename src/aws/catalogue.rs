@@ -404,7 +404,7 @@ pub const CALLS: &[Call] = &[
         &["elasticloadbalancing:DescribeInstanceHealth"],
         R::Unscoped,
         REGION,
-        "run start (waitHealthy of asg tiers behind classic load balancers)",
+        "run start (waitHealthy behind classic load balancers)",
     ),
     // EC2 Auto Scaling (tiers holding `asg`).
     call(

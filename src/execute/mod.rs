@@ -747,10 +747,47 @@ fn task_failed(e: &tokio::task::JoinError) -> AwsError {
 
 /// Polls the health of exactly `ids` until all are healthy or `timeout`
 /// passes; returns those that never got there, with the last reason.
+/// What an EC2 tier's health gate checks beside EC2 status checks.
+#[derive(Clone, Copy)]
+struct Gate<'a> {
+    /// ELBv2 target group ARN -> instances.
+    target_groups: &'a BTreeMap<String, Vec<String>>,
+    /// Classic load balancer name -> instances that must be `InService`.
+    classic: &'a BTreeMap<String, Vec<String>>,
+}
+
+/// Why each of `ask` is not yet healthy: target groups and status checks,
+/// then `InService` in every classic load balancer that holds it.
+async fn gate_unhealthy<E: Effects, P: Progress>(
+    ctx: &Ctx<E, P>,
+    region: &str,
+    gate: Gate<'_>,
+    ask: &[String],
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut why = ctx
+        .effects
+        .unhealthy(region, gate.target_groups, ask)
+        .await?;
+    for (lb, members) in gate.classic {
+        let members: Vec<String> = members
+            .iter()
+            .filter(|m| ask.contains(m))
+            .cloned()
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        for (id, reason) in ctx.effects.classic_unhealthy(region, lb, &members).await? {
+            why.entry(id).or_insert(reason);
+        }
+    }
+    Ok(why)
+}
+
 async fn wait_healthy<E: Effects, P: Progress>(
     ctx: &Ctx<E, P>,
     region: &str,
-    target_groups: &BTreeMap<String, Vec<String>>,
+    gate: Gate<'_>,
     ids: &[String],
     timeout: Duration,
 ) -> BTreeMap<String, String> {
@@ -765,7 +802,7 @@ async fn wait_healthy<E: Effects, P: Progress>(
         ctx.pacer
             .acquire(region, pace::Call::Describe, ask.len())
             .await;
-        match ctx.effects.unhealthy(region, target_groups, &ask).await {
+        match gate_unhealthy(ctx, region, gate, &ask).await {
             Ok(unhealthy) => {
                 waiting.retain(|id, _| unhealthy.contains_key(id));
                 for (id, why) in unhealthy {

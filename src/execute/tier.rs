@@ -108,9 +108,15 @@ pub(super) async fn run_tier<E: Effects, P: Progress>(
                 target_groups,
                 instances,
                 timeout_seconds,
+                classic_load_balancers,
             } => {
-                run.wait_healthy(target_groups, instances, *timeout_seconds)
-                    .await
+                run.wait_healthy(
+                    target_groups,
+                    classic_load_balancers,
+                    instances,
+                    *timeout_seconds,
+                )
+                .await
             }
             Step::Delay { seconds } => run.delay(*seconds).await,
             Step::StopDatabases { .. } | Step::StartDatabases { .. } => {
@@ -446,6 +452,7 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
     async fn wait_healthy(
         &mut self,
         target_groups: &BTreeMap<String, Vec<String>>,
+        classic: &BTreeMap<String, Vec<String>>,
         instances: &[String],
         timeout: u32,
     ) -> Flow {
@@ -456,17 +463,27 @@ impl<E: Effects, P: Progress> TierRun<'_, E, P> {
         let missed = super::wait_healthy(
             self.ctx,
             self.region,
-            target_groups,
+            super::Gate {
+                target_groups,
+                classic,
+            },
             &watch,
             Duration::from_secs(u64::from(timeout)),
         )
         .await;
-        if !target_groups.is_empty() {
-            for id in watch.iter().filter(|id| !missed.contains_key(*id)) {
+        for id in watch.iter().filter(|id| !missed.contains_key(*id)) {
+            let in_group = |m: &BTreeMap<String, Vec<String>>| m.values().any(|v| v.contains(id));
+            if in_group(target_groups) {
                 self.lb_actions
                     .entry(id.clone())
                     .or_default()
                     .push("healthy in its target groups".into());
+            }
+            if in_group(classic) {
+                self.lb_actions
+                    .entry(id.clone())
+                    .or_default()
+                    .push("InService in its classic load balancers".into());
             }
         }
         for (id, why) in missed {

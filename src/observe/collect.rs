@@ -155,7 +155,8 @@ fn wanted_by_region(selected: &[&Workload]) -> BTreeMap<String, Wanted> {
     for w in selected.iter().filter(|w| !w.disabled) {
         let entry = wants.entry(w.region.clone()).or_default();
         for s in w.tiers.iter().filter_map(|t| t.start.as_ref()) {
-            entry.classic |= s.reregister_load_balancers;
+            // Classic membership: for re-registration and for the health gate.
+            entry.classic |= s.reregister_load_balancers || s.wait_healthy;
             entry.target_groups |= s.wait_healthy;
         }
     }

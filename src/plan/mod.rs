@@ -262,6 +262,9 @@ pub enum Step {
         instances: Vec<String>,
         /// Give up after.
         timeout_seconds: u32,
+        /// Classic load balancer name -> instances that must be `InService` in it.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        classic_load_balancers: BTreeMap<String, Vec<String>>,
     },
     /// Pause after the tier before the next wave (`delaySeconds`).
     #[serde(rename_all = "camelCase")]
@@ -835,15 +838,20 @@ fn start_steps(
     if start.wait_healthy && (acting.acts() || !acting.in_flight.is_empty()) {
         let waited = acting.watched();
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut classic: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for i in instances.iter().filter(|i| waited.contains(&i.id)) {
             for tg in &i.target_groups {
                 groups.entry(tg.clone()).or_default().push(i.id.clone());
+            }
+            for lb in &i.classic_load_balancers {
+                classic.entry(lb.clone()).or_default().push(i.id.clone());
             }
         }
         post_start.push(Step::WaitHealthy {
             target_groups: groups,
             instances: waited,
             timeout_seconds: start.health_timeout_seconds,
+            classic_load_balancers: classic,
         });
     }
 }

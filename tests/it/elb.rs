@@ -252,3 +252,53 @@ fn the_health_gate_times_out_and_halts_later_waves() {
         "web untouched"
     );
 }
+
+#[test]
+fn the_health_gate_of_an_ec2_tier_waits_for_inservice_in_its_classic_load_balancers() {
+    let f = fixture();
+    let gated = LB.replace(
+        "start: { sequence: 1, delaySeconds: 0 }",
+        "start: { sequence: 1, delaySeconds: 0, waitHealthy: true, healthTimeoutSeconds: 20 }",
+    );
+    std::fs::write(f.dir.path().join("Lb.yaml"), gated).unwrap();
+    let (code, plan, err) = f.tierctl(&["plan", "start", "Lb"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        plan.contains("InService in classic load balancers web-clb"),
+        "{plan}"
+    );
+    f.emu.clear_calls();
+    let (code, out, err) = f.tierctl(&["-o", "json", "run", "start", "Lb"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let web = &f.ids["web"];
+    let reg = f.first("RegisterInstancesWithLoadBalancer", web);
+    let health: Vec<f64> = f
+        .emu
+        .calls("action=DescribeInstanceHealth")
+        .iter()
+        .filter(|c| c["status"] == 200)
+        .map(|c| c["time"].as_f64().unwrap())
+        .collect();
+    assert!(
+        !health.is_empty(),
+        "the gate asked the classic load balancer"
+    );
+    assert!(
+        health.iter().all(|t| *t >= reg),
+        "asked once the instances were registered again"
+    );
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let outcomes = doc["report"]["workloads"][0]["outcomes"]
+        .as_array()
+        .unwrap();
+    let first = outcomes.iter().find(|o| o["instance"] == web[0]).unwrap();
+    assert_eq!(first["status"], "started", "{first}");
+    assert_eq!(
+        first["loadBalancers"],
+        json!([
+            "deregistered from classic web-clb",
+            "registered with classic web-clb",
+            "InService in its classic load balancers"
+        ])
+    );
+}
