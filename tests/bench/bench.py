@@ -17,6 +17,9 @@ Scenarios:
            stop (record sizes, scale in, wait for no instances) and start
            (restore, health gate: InService after 1 s); Auto Scaling calls by
            action and wall time (groups are changed concurrently, bounded)
+  rds      one tier of 20 and 50 RDS DB instances: stop (synchronous, 1 s
+           transition) and start (health gate: available after 1 s); tagging
+           and RDS calls by action and wall time (bounded concurrency)
   throttle stopping 120 instances in 3 tiers (2 synchronous, 2 s delays)
            unthrottled, with 1 in 3 EC2 calls throttled, and with a 5 s
            throttle storm mid-run, in tierctl's default retry mode (standard +
@@ -392,20 +395,60 @@ def bench_asg(work):
             emu.stop()
 
 
+RDS_SPEC = """name: Dbs
+region: us-west-2
+selector:
+  workloadTag: { key: App, value: dbs }
+  tierTagKey: Role
+tiers:
+  - name: db
+    members: [rds]
+    stop: { sequence: 0, synchronous: true, delaySeconds: 0 }
+    start: { sequence: 0, waitHealthy: true, healthTimeoutSeconds: 120, delaySeconds: 0 }
+"""
+
+
+def bench_rds(work):
+    transition_s = 1.0
+    print(f"\n## rds: one tier of RDS DB instances, stop and start transitions {transition_s:g} s\n")
+    print("| action | DB instances | tagging + RDS calls | calls by action | other calls | wall (s) |")
+    print("|---|---|---|---|---|---|")
+    for n in (20, 50):
+        emu = Emulator(work)
+        try:
+            specs = work / f"rds-{n}"
+            specs.mkdir()
+            (specs / "Dbs.yaml").write_text(RDS_SPEC)
+            ms = int(transition_s * 1000)
+            emu.admin("POST", "rds/config", {"stopDelayMs": ms, "startDelayMs": ms})
+            emu.admin("POST", "rds/seed", {"region": "us-west-2", "databases": [
+                {"id": f"db-{d:03d}", "tags": {"App": "dbs", "Role": "db"}} for d in range(n)]})
+            for action in ("stop", "start"):
+                emu.admin("DELETE", "calls")
+                wall, _ = tierctl(["run", action, "Dbs"], emu, specs)
+                counts = emu.counts()
+                mine = {k: v for k, v in counts.items() if k.split(":")[0] in ("rds", "tagging")}
+                other = sum(v for k, v in counts.items() if k not in mine)
+                by = ", ".join(f"{k.split(':')[1]} {v}" for k, v in sorted(mine.items()))
+                print(f"| {action} | {n} | {sum(mine.values())} | {by} | {other} | {wall:.2f} |")
+        finally:
+            emu.stop()
+
+
 def main():
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tierctl", default=str(ROOT / "target/debug/tierctl"))
     parser.add_argument("--moto-describe", dest="fast_describe", action="store_false",
                         help="answer DescribeInstances with moto's own (slow) serialiser in the run scenario")
-    parser.add_argument("scenarios", nargs="*", default=["run", "check", "plan", "sync", "asg", "throttle"])
+    parser.add_argument("scenarios", nargs="*", default=["run", "check", "plan", "sync", "asg", "rds", "throttle"])
     ARGS = parser.parse_args()
     print(f"# tierctl benchmarks ({os.cpu_count()} cores, emulator on 127.0.0.1, binary {ARGS.tierctl})")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for s in ARGS.scenarios:
             {"run": bench_run, "check": bench_check, "plan": bench_plan, "sync": bench_sync,
-             "asg": bench_asg, "throttle": bench_throttle}[s](work)
+             "asg": bench_asg, "rds": bench_rds, "throttle": bench_throttle}[s](work)
 
 
 if __name__ == "__main__":

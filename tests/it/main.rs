@@ -27,6 +27,7 @@ mod schema;
 mod ssm;
 mod support;
 mod sync;
+mod three_tier;
 mod throttle;
 mod typed_outputs;
 mod validate;
