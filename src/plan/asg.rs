@@ -431,8 +431,10 @@ impl<'o> GroupsByTier<'o> {
             return;
         }
         if offline {
-            tp.notes
-                .push("Auto Scaling groups are not observed offline: the plan names none".into());
+            tp.notes.push(match part {
+                Part::Stop(_) => "Auto Scaling groups with the tier tag are found at run time: their sizes are recorded in tag tierctl:stopped-sizes, then they are scaled in (their instances are terminated)".into(),
+                Part::Start(_) => "Auto Scaling groups with the tier tag are found at run time: the sizes recorded in tag tierctl:stopped-sizes are restored (fresh instances launch)".into(),
+            });
             return;
         }
         let groups = self.by_tier.get(&tier.name).cloned().unwrap_or_default();
