@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use crate::Tables;
 use crate::aws::catalogue::{self, Resource};
-use crate::spec::{GuestOs, Workload};
+use crate::spec::{GuestOs, MemberKind, Workload};
 
 /// Which commands' statements to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -789,34 +789,15 @@ fn rds_statements(
     account: &str,
     sids: &mut Sids,
 ) -> Vec<Statement> {
-    use crate::spec::MemberKind;
     let mut out = Vec::new();
-    let mut regions: BTreeSet<&str> = BTreeSet::new();
-    let mut by_tag: BTreeMap<(&str, &str), TagGroup<'_>> = BTreeMap::new();
-    for w in workloads {
-        let tiers: Vec<_> = w
-            .tiers
-            .iter()
-            .filter(|t| t.holds(MemberKind::Rds))
-            .collect();
-        if tiers.is_empty() {
-            continue;
+    let (regions, by_tag) = member_tag_groups(workloads, MemberKind::Rds, |t, actions| {
+        if t.stop.is_some() {
+            actions.extend(["rds:StopDBInstance", "rds:StopDBCluster"]);
         }
-        regions.insert(w.region.as_str());
-        let tag = &w.selector.workload_tag;
-        let (values, actions) = by_tag
-            .entry((w.region.as_str(), tag.key.as_str()))
-            .or_default();
-        values.insert(tag.value.as_str());
-        for t in tiers {
-            if t.stop.is_some() {
-                actions.extend(["rds:StopDBInstance", "rds:StopDBCluster"]);
-            }
-            if t.start.is_some() {
-                actions.extend(["rds:StartDBInstance", "rds:StartDBCluster"]);
-            }
+        if t.start.is_some() {
+            actions.extend(["rds:StartDBInstance", "rds:StartDBCluster"]);
         }
-    }
+    });
     if regions.is_empty() {
         return out;
     }
@@ -870,37 +851,17 @@ fn asg_statements(
     account: &str,
     sids: &mut Sids,
 ) -> Vec<Statement> {
-    use crate::spec::MemberKind;
-    let mut regions: BTreeSet<&str> = BTreeSet::new();
-    // (region, tag key) -> (tag values, actions)
-    let mut by_tag: BTreeMap<(&str, &str), TagGroup<'_>> = BTreeMap::new();
-    for w in workloads {
-        let tiers: Vec<_> = w
-            .tiers
-            .iter()
-            .filter(|t| t.holds(MemberKind::Asg))
-            .collect();
-        if tiers.is_empty() {
-            continue;
+    let (regions, by_tag) = member_tag_groups(workloads, MemberKind::Asg, |t, actions| {
+        if t.stop.is_some() {
+            actions.insert("autoscaling:CreateOrUpdateTags");
         }
-        regions.insert(w.region.as_str());
-        let tag = &w.selector.workload_tag;
-        let (values, actions) = by_tag
-            .entry((w.region.as_str(), tag.key.as_str()))
-            .or_default();
-        values.insert(tag.value.as_str());
-        for t in tiers {
-            if t.stop.is_some() {
-                actions.insert("autoscaling:CreateOrUpdateTags");
-            }
-            if t.start.is_some() {
-                actions.insert("autoscaling:DeleteTags");
-            }
-            if t.stop.is_some() || t.start.is_some() {
-                actions.insert("autoscaling:UpdateAutoScalingGroup");
-            }
+        if t.start.is_some() {
+            actions.insert("autoscaling:DeleteTags");
         }
-    }
+        if t.stop.is_some() || t.start.is_some() {
+            actions.insert("autoscaling:UpdateAutoScalingGroup");
+        }
+    });
     let mut out = Vec::new();
     if regions.is_empty() {
         return out;
@@ -969,7 +930,38 @@ fn sid_part(s: &str) -> String {
         .collect()
 }
 
-/// Tag values and EC2 actions of one (region, tag key).
+/// The tiers holding `kind` members, grouped by (region, workload tag key):
+/// the regions they are in, and per group the workload tag values and the
+/// actions `actions_of` adds for each tier.
+fn member_tag_groups<'a>(
+    workloads: &[&'a Workload],
+    kind: MemberKind,
+    actions_of: impl Fn(&crate::spec::Tier, &mut BTreeSet<&'static str>),
+) -> (
+    BTreeSet<&'a str>,
+    BTreeMap<(&'a str, &'a str), TagGroup<'a>>,
+) {
+    let mut regions: BTreeSet<&str> = BTreeSet::new();
+    let mut by_tag: BTreeMap<(&str, &str), TagGroup<'_>> = BTreeMap::new();
+    for w in workloads {
+        let mut tiers = w.tiers.iter().filter(|t| t.holds(kind)).peekable();
+        if tiers.peek().is_none() {
+            continue;
+        }
+        regions.insert(w.region.as_str());
+        let tag = &w.selector.workload_tag;
+        let (values, actions) = by_tag
+            .entry((w.region.as_str(), tag.key.as_str()))
+            .or_default();
+        values.insert(tag.value.as_str());
+        for t in tiers {
+            actions_of(t, actions);
+        }
+    }
+    (regions, by_tag)
+}
+
+/// Tag values and actions of one (region, tag key).
 type TagGroup<'a> = (BTreeSet<&'a str>, BTreeSet<&'static str>);
 
 /// Tag values and target instance types of one (region, tag key).

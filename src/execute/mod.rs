@@ -164,7 +164,7 @@ pub trait Effects: Send + Sync + 'static {
         _key: &str,
         _value: &str,
     ) -> impl Future<Output = Result<(), AwsError>> + Send {
-        let e = no_groups("autoscaling:CreateOrUpdateTags", group);
+        let e = AwsError::unsupported("autoscaling:CreateOrUpdateTags", &format!("group {group}"));
         async { Err(e) }
     }
     /// Auto Scaling: deletes one tag of a group (`DeleteTags`).
@@ -174,7 +174,7 @@ pub trait Effects: Send + Sync + 'static {
         group: &str,
         _key: &str,
     ) -> impl Future<Output = Result<(), AwsError>> + Send {
-        let e = no_groups("autoscaling:DeleteTags", group);
+        let e = AwsError::unsupported("autoscaling:DeleteTags", &format!("group {group}"));
         async { Err(e) }
     }
     /// Auto Scaling: sets a group's sizes (`UpdateAutoScalingGroup`).
@@ -184,7 +184,10 @@ pub trait Effects: Send + Sync + 'static {
         group: &str,
         _sizes: crate::plan::asg::Sizes,
     ) -> impl Future<Output = Result<(), AwsError>> + Send {
-        let e = no_groups("autoscaling:UpdateAutoScalingGroup", group);
+        let e = AwsError::unsupported(
+            "autoscaling:UpdateAutoScalingGroup",
+            &format!("group {group}"),
+        );
         async { Err(e) }
     }
     /// Auto Scaling: desired capacity and instances of exactly these groups.
@@ -193,7 +196,7 @@ pub trait Effects: Send + Sync + 'static {
         _region: &str,
         _names: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, GroupNow>, AwsError>> + Send {
-        let e = no_groups("autoscaling:DescribeAutoScalingGroups", "any");
+        let e = AwsError::unsupported("autoscaling:DescribeAutoScalingGroups", "groups");
         async { Err(e) }
     }
     /// Why each instance is not `InService` in this classic load balancer
@@ -204,7 +207,7 @@ pub trait Effects: Send + Sync + 'static {
         load_balancer: &str,
         _ids: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, String>, AwsError>> + Send {
-        let e = no_groups("elasticloadbalancing:DescribeInstanceHealth", load_balancer);
+        let e = AwsError::unsupported("elasticloadbalancing:DescribeInstanceHealth", load_balancer);
         async { Err(e) }
     }
 }
@@ -220,15 +223,6 @@ pub struct GroupNow {
     pub target_groups: Vec<String>,
     /// Classic load balancers of the group.
     pub load_balancers: Vec<String>,
-}
-
-fn no_groups(call: &str, group: &str) -> AwsError {
-    AwsError {
-        call: call.into(),
-        kind: crate::error::AwsErrorKind::Other,
-        code: None,
-        message: format!("these effects do not act on Auto Scaling groups (group {group})"),
-    }
 }
 
 /// How to run.
