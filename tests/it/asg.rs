@@ -149,6 +149,37 @@ impl Fixture {
             .args(args))
     }
 
+    /// Waits (at most 20 s) until the web tier's EC2 instances are `stopped`:
+    /// its stop is not synchronous, so `run stop` returns while they stop.
+    fn wait_web_stopped(&self) {
+        let config = self.rt.block_on(self.emu.sdk_config());
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let out = self
+                .rt
+                .block_on(
+                    ec2.describe_instances()
+                        .set_instance_ids(Some(self.web.clone()))
+                        .send(),
+                )
+                .unwrap();
+            let stopped = out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("stopped"));
+            if stopped {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "web instances not stopped within 20 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     fn ec2_acted_on(&self, ids: &[String]) -> bool {
         ["StopInstances", "StartInstances"].iter().any(|a| {
             self.emu
@@ -280,6 +311,7 @@ fn start_restores_the_sizes_behind_the_health_gate_then_starts_the_next_wave() {
     });
     let (code, out, err) = f.tierctl(&["run", "stop", "Shop"]);
     assert_eq!(code, 0, "{out}{err}");
+    f.wait_web_stopped();
     f.emu
         .admin("POST", "asg", Some(json!({"inServiceMs": 800})));
     f.emu.clear_calls();
